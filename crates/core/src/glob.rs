@@ -62,7 +62,7 @@ impl Glob {
             return Err(err("pattern too long"));
         }
         let mut nodes = Vec::new();
-        for node in split_nodes(pattern).map_err(|r| err(r))? {
+        for node in split_nodes(pattern).map_err(&err)? {
             if node.is_empty() {
                 return Err(err("empty node"));
             }

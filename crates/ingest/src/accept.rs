@@ -1,0 +1,119 @@
+//! The TCP accept loop shared by the plaintext and pickle listeners: a semaphore caps open
+//! connections (extra ones are accepted and closed at once, and counted), accept errors back
+//! off, each connection runs in its own task, and on shutdown the loop stops accepting and
+//! waits until every connection has stored what it read. What a connection does with its
+//! bytes is `stream`'s business.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use lookout_core::selfmon::Gauge;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::warn;
+
+use crate::backoff::Backoff;
+use crate::counters::{ACCEPT_ERRORS, CONNECTIONS_OPEN, CONNECTIONS_REJECTED};
+use crate::error::Error;
+use crate::ingest::Shared;
+use crate::warn_limiter::WarnLimiter;
+
+/// A connection's hold on the listener: dropped when the connection task ends (even by a
+/// panic), which frees its slot and updates the open-connections gauge.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    open: Gauge,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.add(-1);
+    }
+}
+
+/// Accepts on `listener` until shutdown, running `handle(stream, peer)` for each connection
+/// under the cap, then waits for all of them to finish.
+pub(crate) async fn accept_loop<H, F>(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    name: &'static str,
+    handle: H,
+) where
+    H: Fn(TcpStream, IpAddr) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let registry = &shared.registry;
+    let labels = [("listener", name)];
+    let open = registry.gauge(CONNECTIONS_OPEN, "Open TCP connections.", &labels);
+    let rejected = registry.counter(
+        CONNECTIONS_REJECTED,
+        "TCP connections closed at once because the listener was at its connection cap.",
+        &labels,
+    );
+    let errors = registry.counter(ACCEPT_ERRORS, "Failed accept calls.", &labels);
+    // `acquire_many` below takes a u32, and a semaphore holds at most MAX_PERMITS.
+    let cap = shared
+        .config
+        .max_connections
+        .min(u32::MAX as usize)
+        .min(Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(cap));
+    let warnings = WarnLimiter::new();
+    let mut shutdown = shared.shutdown.clone();
+    let mut backoff = Backoff::new();
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = Shared::stopped(&mut shutdown) => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                backoff.reset();
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    rejected.inc();
+                    if let Some(suppressed) = warnings.allow(1) {
+                        warn!(
+                            listener = name,
+                            peer = %addr.ip(),
+                            "connection refused: {cap} connections already open; \
+                             {suppressed} more refused since the last warning"
+                        );
+                    }
+                    drop(stream);
+                    continue;
+                };
+                open.add(1);
+                let slot = Slot {
+                    _permit: permit,
+                    open: open.clone(),
+                };
+                let connection = handle(stream, addr.ip());
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    connection.await;
+                });
+            }
+            Err(source) => {
+                errors.inc();
+                if let Some(suppressed) = warnings.allow(1) {
+                    let e = Error::Receive {
+                        listener: name,
+                        source,
+                    };
+                    warn!("{e}; backing off; {suppressed} more errors since the last warning");
+                }
+                if !backoff.pause(&mut shutdown).await {
+                    break;
+                }
+            }
+        }
+    }
+    drop(listener);
+    // Every connection holds a slot until it has stored its last batch, so getting all the
+    // slots back means every connection is done.
+    let _ = slots
+        .acquire_many(u32::try_from(cap).unwrap_or(u32::MAX))
+        .await;
+}

@@ -1,0 +1,47 @@
+//! lookout's metrics listeners: Graphite plaintext over TCP and UDP, and carbon's pickle
+//! protocol over TCP, on sockets the binary has bound. Bytes are cut into complete records and
+//! handed in batches to a blocking thread that parses them (`lookout-proto`) and appends them
+//! to the store through `lookout_core::MetricAppender`, so the async reactor never waits on
+//! storage. Every input is bounded (connections, idle time, line and frame and datagram sizes)
+//! and every refusal is counted on the self-metrics registry and logged at a limited rate.
+//!
+//! This crate does not parse (that is `lookout-proto`), store (the engines) or serve HTTP (the
+//! binary, which uses [`HttpIngestCounters`] to count HTTP ingest the same way).
+//!
+//! Layout:
+//! - `ingest`: [`Ingest`], the shared state, the `serve_*` entry points, and storing a batch.
+//! - `config`: [`Config`], the listeners' bounds.
+//! - `clock`: [`now_unix`], the only place the wall clock is read.
+//! - `error`: the crate's `Error` and `Result`.
+//! - `accept`: the TCP accept loop with the connection cap, back-off and drain at shutdown.
+//! - `backoff`: exponential back-off after socket errors.
+//! - `stream`: one TCP connection: buffering, batching to a blocking thread, idle and shutdown.
+//! - `plaintext`: line framing for Graphite over TCP, including over-long line skipping.
+//! - `pickle`: frame framing for carbon's pickle protocol.
+//! - `udp`: Graphite over UDP, one datagram at a time.
+//! - `counters`: the self-metrics, counting of refusals, [`HttpIngestCounters`].
+//! - `warn_limiter`: at most one warning per listener per interval.
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod accept;
+mod backoff;
+mod clock;
+mod config;
+mod counters;
+mod error;
+mod ingest;
+mod pickle;
+mod plaintext;
+mod stream;
+mod udp;
+mod warn_limiter;
+
+pub use clock::now_unix;
+pub use config::Config;
+pub use counters::HttpIngestCounters;
+pub use error::{Error, Result};
+pub use ingest::Ingest;

@@ -1,0 +1,333 @@
+//! Evaluation of a parsed target: resolving path expressions and `seriesByTag` through
+//! [`MetricReader`], evaluating arguments, binding them and dispatching to the render functions.
+//!
+//! Mirrors graphite-web's `evaluator.py` and `datalib.fetchData`: every argument is evaluated
+//! before its function runs, fetched series are ordered by name and carry their path
+//! expression, and functions that need another time range (moving windows, `timeShift`, ...)
+//! re-evaluate their first argument through [`Evaluator::reevaluate`]. Work per target is bounded
+//! by [`MAX_EVALUATIONS`]. The functions themselves live in `functions/`.
+
+use std::collections::HashMap;
+
+use lookout_core::{canonical_series_name, split_tags, Glob, MetricReader, TimeRange};
+
+use crate::args::{Args, Value};
+use crate::error::{ErrorKind, QueryError, Result};
+use crate::grammar::{self, ast::Call, ast::Expr};
+use crate::registry::{self, Body};
+use crate::series::{tags_from_name, Series};
+
+/// Most function calls and fetches one target may cost. Re-evaluating functions nested inside
+/// each other multiply work (each level evaluates its input twice); this turns a pathological
+/// target into an error instead of minutes of CPU. Real dashboards use well under a hundred.
+pub const MAX_EVALUATIONS: usize = 10_000;
+
+/// What a render request evaluates against: the store and the time window.
+pub struct RenderContext<'a> {
+    /// Where series are found and fetched.
+    pub reader: &'a dyn MetricReader,
+    /// Start of the window (unix seconds, exclusive at slot granularity as whisper's `from`).
+    pub from: i64,
+    /// End of the window (unix seconds, inclusive at slot granularity).
+    pub until: i64,
+    /// The request's notion of now, passed to the store for retention decisions.
+    pub now: i64,
+}
+
+/// Parses and evaluates one target, returning the series graphite-web would render for it.
+/// An empty target gives no series. `from` and `until` may come in either order but must differ.
+pub fn evaluate(ctx: &RenderContext<'_>, target: &str) -> Result<Vec<Series>> {
+    evaluate_with_xff(ctx, target, 0.0)
+}
+
+/// [`evaluate`] with the render API's `xFilesFactor` parameter: the default fraction of known
+/// values that aggregations and consolidation require (graphite's default is 0).
+pub fn evaluate_with_xff(
+    ctx: &RenderContext<'_>,
+    target: &str,
+    x_files_factor: f64,
+) -> Result<Vec<Series>> {
+    if target.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let expr = grammar::parse(target)?;
+    let (from, until) = (ctx.from.min(ctx.until), ctx.from.max(ctx.until));
+    if from == until {
+        return Err(QueryError::invalid("invalid empty time range"));
+    }
+    let mut ev = Evaluator {
+        reader: ctx.reader,
+        from,
+        until,
+        now: ctx.now,
+        xff: x_files_factor,
+        evaluations: 0,
+        cache: HashMap::new(),
+    };
+    let mut out = ev.eval_series(&expr)?;
+    for s in &mut out {
+        let n = s.datapoint_count();
+        s.values.truncate(n);
+    }
+    Ok(out)
+}
+
+/// Evaluation state of one target.
+pub(crate) struct Evaluator<'a> {
+    reader: &'a dyn MetricReader,
+    /// Start of the current window; re-evaluations move it.
+    pub from: i64,
+    /// End of the current window.
+    pub until: i64,
+    /// The request's now.
+    pub now: i64,
+    /// Default xFilesFactor of new series (the request's, changed by `setXFilesFactor`).
+    pub xff: f64,
+    evaluations: usize,
+    /// Fetched series by (path expression, from, until), so re-evaluations do not refetch.
+    cache: HashMap<(String, i64, i64), Vec<Series>>,
+}
+
+impl Evaluator<'_> {
+    /// Evaluates `expr` in the current window.
+    pub(crate) fn eval(&mut self, expr: &Expr) -> Result<Value> {
+        Ok(match expr {
+            Expr::Path { text, pos } => Value::List(self.fetch(text).map_err(|e| e.at(*pos))?),
+            Expr::Call(call) => self.call(call)?,
+            Expr::Int(i) => Value::Int(*i),
+            Expr::Float(f) => Value::Float(*f),
+            Expr::Str(s) => Value::Str(s.clone()),
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::None => Value::None,
+            Expr::Inf => Value::Float(f64::INFINITY),
+        })
+    }
+
+    /// Evaluates an expression that must give series.
+    pub(crate) fn eval_series(&mut self, expr: &Expr) -> Result<Vec<Series>> {
+        match self.eval(expr)? {
+            Value::List(l) => Ok(l),
+            v => Err(QueryError::invalid(format!(
+                "expected series, got {}",
+                v.py_str()
+            ))),
+        }
+    }
+
+    /// Evaluates `expr` again over `[from, until]`, as graphite's functions do with a copied
+    /// request context; the current window is restored afterwards. A piped input is
+    /// re-evaluated as its chain's head only, as graphite-web does (see `Call::pipe_head`).
+    pub(crate) fn reevaluate(&mut self, expr: &Expr, from: i64, until: i64) -> Result<Vec<Series>> {
+        let expr = match expr {
+            Expr::Call(Call {
+                pipe_head: Some(head),
+                ..
+            }) => head.as_ref(),
+            e => e,
+        };
+        let saved = (self.from, self.until);
+        (self.from, self.until) = (from, until);
+        let r = self.eval_series(expr);
+        (self.from, self.until) = saved;
+        r
+    }
+
+    /// Evaluates a target given as text (`applyByNode`, `useSeriesAbove` build targets).
+    pub(crate) fn eval_text(&mut self, target: &str) -> Result<Vec<Series>> {
+        let expr = grammar::parse(target)?;
+        self.eval_series(&expr)
+    }
+
+    fn spend(&mut self) -> Result<()> {
+        self.evaluations += 1;
+        if self.evaluations > MAX_EVALUATIONS {
+            return Err(QueryError::new(
+                ErrorKind::TooComplex,
+                None,
+                format!("target needs more than {MAX_EVALUATIONS} evaluations"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, call: &Call) -> Result<Value> {
+        self.spend().map_err(|e| e.at(call.pos))?;
+        let Some(def) = registry::lookup(&call.name) else {
+            return Err(QueryError::new(
+                ErrorKind::UnknownFunction,
+                Some(call.pos),
+                format!("unknown function {}", call.name),
+            ));
+        };
+        let mut positional = Vec::with_capacity(call.args.len());
+        for a in &call.args {
+            positional.push(self.eval(a)?);
+        }
+        let mut keyword = Vec::with_capacity(call.kwargs.len());
+        for (k, a) in &call.kwargs {
+            keyword.push((k.clone(), self.eval(a)?));
+        }
+        let args = Args::bind(
+            def.name, def.params, positional, keyword, &call.args, &call.raw,
+        )
+        .map_err(|e| e.at(call.pos))?;
+        match def.body {
+            Body::Series(f) => f(self, args).map(Value::List),
+            Body::Lists(f) => f(self, args).map(Value::Lists),
+        }
+        .map_err(|e| e.at(call.pos))
+    }
+
+    /// Series matched by a path expression, ordered by name, as graphite's `fetchData`.
+    pub(crate) fn fetch(&mut self, path: &str) -> Result<Vec<Series>> {
+        self.spend()?;
+        let key = (path.to_string(), self.from, self.until);
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(hit.clone());
+        }
+        let names: Vec<String> = if path.contains(';') {
+            match canonical_series_name(path) {
+                Ok(n) => vec![n.into_owned()],
+                Err(_) => Vec::new(),
+            }
+        } else {
+            let glob = Glob::new(path)?;
+            if glob.is_literal() {
+                vec![path.to_string()]
+            } else {
+                self.reader
+                    .find(&glob)?
+                    .into_iter()
+                    .filter(|n| n.is_leaf)
+                    .map(|n| n.path)
+                    .collect()
+            }
+        };
+        let out = self.fetch_names(&names, path)?;
+        self.cache.insert(key, out.clone());
+        Ok(out)
+    }
+
+    fn fetch_names(&mut self, names: &[String], path_expression: &str) -> Result<Vec<Series>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let range = TimeRange {
+            from: self.from,
+            until: self.until,
+        };
+        let mut out: Vec<Series> = self
+            .reader
+            .fetch(names, range, self.now)?
+            .into_iter()
+            .map(|d| {
+                let end = d.end();
+                Series {
+                    tags: tags_from_name(&d.name),
+                    path_expression: path_expression.to_string(),
+                    name: d.name,
+                    start: d.start,
+                    end,
+                    step: d.step,
+                    values: d.values,
+                    consolidation: Default::default(),
+                    x_files_factor: self.xff,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out.dedup_by(|a, b| a.name == b.name);
+        Ok(out)
+    }
+
+    /// `seriesByTag('tag=value', 'tag=~regex', ...)`: every stored series (untagged ones carry
+    /// only `name`) whose tags satisfy all expressions; `raw` (the call's text) becomes their
+    /// path expression.
+    pub(crate) fn series_by_tag(&mut self, exprs: &[String], raw: &str) -> Result<Vec<Series>> {
+        let specs = exprs
+            .iter()
+            .map(|s| TagSpec::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        if specs.is_empty() || specs.iter().all(|s| s.matches("")) {
+            return Err(QueryError::invalid(
+                "seriesByTag(): at least one tag expression must require a non-empty value",
+            ));
+        }
+        self.spend()?;
+        let names: Vec<String> = self
+            .reader
+            .list_series()?
+            .into_iter()
+            .filter(|name| {
+                let (path, tags) = split_tags(name);
+                specs.iter().all(|spec| {
+                    let value = if spec.tag == "name" {
+                        path
+                    } else {
+                        tags.iter()
+                            .find(|(k, _)| *k == spec.tag)
+                            .map_or("", |(_, v)| v)
+                    };
+                    spec.matches(value)
+                })
+            })
+            .collect();
+        self.fetch_names(&names, raw)
+    }
+}
+
+/// One `seriesByTag` expression.
+struct TagSpec {
+    tag: String,
+    negate: bool,
+    matcher: TagMatch,
+}
+
+enum TagMatch {
+    Exact(String),
+    Regex(regex::Regex),
+}
+
+impl TagSpec {
+    fn parse(spec: &str) -> Result<TagSpec> {
+        let bad = || QueryError::invalid(format!("seriesByTag(): invalid tag expression {spec:?}"));
+        let op_at = spec.find(['!', '=']).ok_or_else(bad)?;
+        let tag = &spec[..op_at];
+        if tag.is_empty() || tag.contains(';') {
+            return Err(bad());
+        }
+        let rest = &spec[op_at..];
+        let (negate, regex, value) = if let Some(v) = rest.strip_prefix("!=~") {
+            (true, true, v)
+        } else if let Some(v) = rest.strip_prefix("!=") {
+            (true, false, v)
+        } else if let Some(v) = rest.strip_prefix("=~") {
+            (false, true, v)
+        } else if let Some(v) = rest.strip_prefix('=') {
+            (false, false, v)
+        } else {
+            return Err(bad());
+        };
+        if value.contains(';') {
+            return Err(bad());
+        }
+        let matcher = if regex {
+            TagMatch::Regex(crate::pyregex::compile(&format!("^(?:{value})"))?)
+        } else {
+            TagMatch::Exact(value.to_string())
+        };
+        Ok(TagSpec {
+            tag: tag.to_string(),
+            negate,
+            matcher,
+        })
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        let hit = match &self.matcher {
+            TagMatch::Exact(v) => v == value,
+            TagMatch::Regex(re) => re.is_match(value),
+        };
+        hit != self.negate
+    }
+}
