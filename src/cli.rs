@@ -1,0 +1,108 @@
+//! Command-line arguments and their dispatch. Nothing else lives here: `serve` wires the server,
+//! `client` talks to a running one.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Metrics and logs for small teams: Graphite-compatible ingestion and render API on an
+/// embedded, compressed time-series store, in one binary.
+#[derive(Parser, Debug)]
+#[command(name = "lookout", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: Graphite plaintext (TCP+UDP) and pickle listeners, the HTTP API
+    /// (render, find, ingest, self-metrics), and the embedded store.
+    ///
+    /// With no flags and no config file it stores data under ./lookout-data and listens on
+    /// 127.0.0.1 only. Flags override the config file.
+    Serve(ServeArgs),
+    /// Evaluate a Graphite target on a running server and print the result as a table (or JSON).
+    Query(QueryArgs),
+}
+
+/// Flags of `lookout serve`. Every one has a `lookout.toml` key (see README, "Configuration").
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// Config file (TOML). Default: ./lookout.toml if it exists.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where data lives [default: ./lookout-data] (key: data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP API address [default: 127.0.0.1:8080] (key: listen.http). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Graphite plaintext address, TCP and UDP [default: 127.0.0.1:2003] (key: listen.graphite).
+    /// "off" disables it.
+    #[arg(long, value_name = "ADDR")]
+    pub graphite: Option<String>,
+    /// Carbon pickle address, TCP [default: 127.0.0.1:2004] (key: listen.pickle). "off" disables it.
+    #[arg(long, value_name = "ADDR")]
+    pub pickle: Option<String>,
+    /// Longest time points received without acknowledgement (plaintext, UDP, pickle) wait before
+    /// they are fsynced [default: 1s] (key: wal.sync_interval).
+    #[arg(long, value_name = "DURATION")]
+    pub wal_sync_interval: Option<String>,
+    /// A storage-schema rule `REGEX=RETENTIONS`, tried before those of the config file, e.g.
+    /// '^stats\.=10s:1d,1m:30d' (key: [[retention]]). Repeatable; first match wins.
+    #[arg(long = "retention", value_name = "REGEX=RETENTIONS")]
+    pub retention: Vec<String>,
+    /// Largest HTTP request body [default: 32MiB] (key: http.max_body).
+    #[arg(long, value_name = "SIZE")]
+    pub max_body: Option<String>,
+    /// Most open TCP connections per listener [default: 1024] (key: ingest.max_connections).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Close TCP connections silent for this long [default: 10m] (key: ingest.idle_timeout).
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// Require `Authorization: Bearer <token>` on every HTTP request but /health; the token is
+    /// read from this file (key: http.auth_token_file).
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+}
+
+/// Flags of `lookout query`.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// A Graphite target, e.g. 'sumSeries(web*.cpu.user)'.
+    pub target: String,
+    /// Start of the range, in any /render form (-1h, -2d, 20261122, unix seconds, RFC 3339).
+    #[arg(long, default_value = "-1h", allow_hyphen_values = true)]
+    pub from: String,
+    /// End of the range.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub until: String,
+    /// Output: a readable table, or the render API's JSON.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "LOOKOUT_SERVER")]
+    pub server: String,
+    /// Bearer token, if the server requires one.
+    #[arg(long, env = "LOOKOUT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// Output format of `lookout query`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryFormat {
+    /// One row per timestamp, one column per series.
+    Table,
+    /// The render API's JSON, as received.
+    Json,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => crate::serve::run(args),
+        Command::Query(args) => crate::client::query(&args),
+    }
+}

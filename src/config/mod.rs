@@ -1,0 +1,342 @@
+//! Configuration: `RawConfig` (TOML, as typed) plus command-line flags, validated into `Config`.
+//! Flags override the file; the file overrides the defaults. Every problem is reported with the
+//! key it concerns, before anything is opened or bound.
+
+mod raw;
+mod units;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use lookout_core::Aggregation;
+
+use crate::cli::ServeArgs;
+pub use raw::RawConfig;
+pub use units::{parse_duration, parse_size};
+
+/// Default listen addresses: loopback only, so a fresh install exposes nothing.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+/// carbon's LINE_RECEIVER_PORT.
+pub const DEFAULT_GRAPHITE: &str = "127.0.0.1:2003";
+/// carbon's PICKLE_RECEIVER_PORT.
+pub const DEFAULT_PICKLE: &str = "127.0.0.1:2004";
+/// The WAL sync interval: the longest unacknowledged points wait before they are on disk.
+pub const DEFAULT_WAL_SYNC: Duration = Duration::from_secs(1);
+/// How often self-metrics are written as `lookout.*` series: the finest default step.
+pub const DEFAULT_SELFMON_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A storage-schema rule: series whose name matches `pattern` get `retentions`.
+#[derive(Debug, Clone)]
+pub struct RetentionRule {
+    pub name: String,
+    pub pattern: String,
+    pub retentions: String,
+}
+
+/// A rollup rule: series whose name matches `pattern` roll up with `method`.
+#[derive(Debug, Clone)]
+pub struct AggregationRule {
+    pub name: String,
+    pub pattern: String,
+    pub method: Aggregation,
+    pub x_files_factor: Option<f64>,
+}
+
+/// The validated configuration of `lookout serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http: SocketAddr,
+    /// `None` when disabled ("off").
+    pub graphite: Option<SocketAddr>,
+    pub pickle: Option<SocketAddr>,
+    pub wal_sync_interval: Duration,
+    pub max_body: usize,
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
+    pub auth_token: Option<String>,
+    pub retention: Vec<RetentionRule>,
+    pub aggregation: Vec<AggregationRule>,
+    pub selfmon_interval: Duration,
+}
+
+impl Config {
+    /// Reads the config file (the one named, or ./lookout.toml if present) and applies flags.
+    pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
+        let raw = match &args.config {
+            Some(path) => read_file(path)?,
+            None if Path::new("lookout.toml").exists() => read_file(Path::new("lookout.toml"))?,
+            None => RawConfig::default(),
+        };
+        Config::from_parts(raw, args)
+    }
+
+    /// Validates `raw` with `args` applied on top.
+    pub fn from_parts(raw: RawConfig, args: &ServeArgs) -> anyhow::Result<Config> {
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(raw.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./lookout-data"));
+        let http = addr(
+            "listen.http / --http",
+            args.http.as_deref().or(raw.listen.http.as_deref()),
+            DEFAULT_HTTP,
+        )?
+        .context("the HTTP listener cannot be disabled")?;
+        let graphite = addr(
+            "listen.graphite / --graphite",
+            args.graphite.as_deref().or(raw.listen.graphite.as_deref()),
+            DEFAULT_GRAPHITE,
+        )?;
+        let pickle = addr(
+            "listen.pickle / --pickle",
+            args.pickle.as_deref().or(raw.listen.pickle.as_deref()),
+            DEFAULT_PICKLE,
+        )?;
+        let wal_sync_interval = match args
+            .wal_sync_interval
+            .as_deref()
+            .or(raw.wal.sync_interval.as_deref())
+        {
+            Some(t) => parse_duration(t)
+                .map_err(anyhow::Error::msg)
+                .context("wal.sync_interval")?,
+            None => DEFAULT_WAL_SYNC,
+        };
+        if wal_sync_interval.is_zero() || wal_sync_interval > Duration::from_secs(60) {
+            bail!("wal.sync_interval must be between 1ms and 60s (it bounds how much unacknowledged data a crash can lose)");
+        }
+        let max_body = match args.max_body.as_deref().or(raw.http.max_body.as_deref()) {
+            Some(t) => parse_size(t)
+                .map_err(anyhow::Error::msg)
+                .context("http.max_body")? as usize,
+            None => lookout_core::limits::DEFAULT_MAX_HTTP_BODY_BYTES,
+        };
+        let max_connections = args
+            .max_connections
+            .or(raw.ingest.max_connections)
+            .unwrap_or(lookout_core::limits::DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            bail!("ingest.max_connections must be at least 1");
+        }
+        let idle_timeout = match args
+            .idle_timeout
+            .as_deref()
+            .or(raw.ingest.idle_timeout.as_deref())
+        {
+            Some(t) => parse_duration(t)
+                .map_err(anyhow::Error::msg)
+                .context("ingest.idle_timeout")?,
+            None => Duration::from_secs(lookout_core::limits::DEFAULT_IDLE_TIMEOUT_SECS),
+        };
+        let auth_token = match args
+            .auth_token_file
+            .as_ref()
+            .or(raw.http.auth_token_file.as_ref())
+        {
+            Some(path) => {
+                let t = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading http.auth_token_file {}", path.display()))?;
+                let t = t.trim().to_string();
+                if t.is_empty() {
+                    bail!("http.auth_token_file {} is empty", path.display());
+                }
+                Some(t)
+            }
+            None => None,
+        };
+        let mut retention = Vec::new();
+        for (i, rule) in args.retention.iter().enumerate() {
+            let (pattern, retentions) = rule
+                .rsplit_once('=')
+                .with_context(|| format!("--retention {rule:?}: want REGEX=RETENTIONS"))?;
+            retention.push(RetentionRule {
+                name: format!("flag{i}"),
+                pattern: pattern.to_string(),
+                retentions: retentions.to_string(),
+            });
+        }
+        for (i, r) in raw.retention.into_iter().enumerate() {
+            retention.push(RetentionRule {
+                name: r.name.unwrap_or_else(|| format!("retention{i}")),
+                pattern: r.pattern,
+                retentions: r.retentions,
+            });
+        }
+        let mut aggregation = Vec::new();
+        for (i, a) in raw.aggregation.into_iter().enumerate() {
+            let method = Aggregation::parse(&a.method).with_context(|| {
+                format!(
+                    "[[aggregation]] {:?}: method must be average, sum, min, max or last",
+                    a.method
+                )
+            })?;
+            if let Some(x) = a.x_files_factor {
+                if !(0.0..=1.0).contains(&x) {
+                    bail!("[[aggregation]] x_files_factor {x} must be between 0 and 1");
+                }
+            }
+            aggregation.push(AggregationRule {
+                name: a.name.unwrap_or_else(|| format!("aggregation{i}")),
+                pattern: a.pattern,
+                method,
+                x_files_factor: a.x_files_factor,
+            });
+        }
+        let selfmon_interval = match raw.selfmon.interval.as_deref() {
+            Some(t) => parse_duration(t)
+                .map_err(anyhow::Error::msg)
+                .context("selfmon.interval")?,
+            None => DEFAULT_SELFMON_INTERVAL,
+        };
+        if selfmon_interval < Duration::from_secs(1) {
+            bail!("selfmon.interval must be at least 1s");
+        }
+        let config = Config {
+            data_dir,
+            http,
+            graphite,
+            pickle,
+            wal_sync_interval,
+            max_body,
+            max_connections,
+            idle_timeout,
+            auth_token,
+            retention,
+            aggregation,
+            selfmon_interval,
+        };
+        // Validate the storage rules now, so a bad regex or retention fails before anything opens.
+        config.tsdb_config()?;
+        Ok(config)
+    }
+
+    /// The metrics engine's configuration: user rules first, then the engine's defaults.
+    pub fn tsdb_config(&self) -> anyhow::Result<lookout_tsdb::Config> {
+        let mut cfg = lookout_tsdb::Config::default();
+        let mut schemas = Vec::new();
+        for r in &self.retention {
+            let pattern = regex::Regex::new(&r.pattern)
+                .with_context(|| format!("retention rule {:?}: pattern {:?}", r.name, r.pattern))?;
+            let retentions = lookout_tsdb::Retention::parse_list(&r.retentions)
+                .map_err(|e| anyhow::anyhow!("retention rule {:?}: {e}", r.name))?;
+            schemas.push(lookout_tsdb::SchemaRule {
+                name: r.name.clone(),
+                pattern,
+                retentions,
+            });
+        }
+        schemas.append(&mut cfg.schemas);
+        cfg.schemas = schemas;
+        let mut aggregations = Vec::new();
+        for a in &self.aggregation {
+            let pattern = regex::Regex::new(&a.pattern).with_context(|| {
+                format!("aggregation rule {:?}: pattern {:?}", a.name, a.pattern)
+            })?;
+            aggregations.push(lookout_tsdb::AggregationRule {
+                name: a.name.clone(),
+                pattern,
+                method: a.method,
+                x_files_factor: a.x_files_factor.unwrap_or(0.5),
+            });
+        }
+        aggregations.append(&mut cfg.aggregations);
+        cfg.aggregations = aggregations;
+        Ok(cfg)
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<RawConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))
+}
+
+/// An address flag: `host:port`, or "off"/"" to disable the listener.
+fn addr(key: &str, value: Option<&str>, default: &str) -> anyhow::Result<Option<SocketAddr>> {
+    let v = value.unwrap_or(default).trim();
+    if v.is_empty() || v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    // Accept ":2003" as carbon users write it, meaning all interfaces is NOT assumed: loopback.
+    let v = if let Some(port) = v.strip_prefix(':') {
+        format!("127.0.0.1:{port}")
+    } else {
+        v.to_string()
+    };
+    v.parse::<SocketAddr>().map(Some).with_context(|| {
+        format!("{key}: {v:?} is not an address like 127.0.0.1:2003 or [::1]:2003")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs::default()
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let c = Config::from_parts(RawConfig::default(), &args()).unwrap();
+        assert_eq!(c.http.to_string(), DEFAULT_HTTP);
+        assert_eq!(c.graphite.unwrap().to_string(), DEFAULT_GRAPHITE);
+        assert_eq!(c.pickle.unwrap().to_string(), DEFAULT_PICKLE);
+        assert_eq!(c.data_dir, PathBuf::from("./lookout-data"));
+        assert_eq!(c.wal_sync_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn flags_override_file_and_off_disables() {
+        let raw: RawConfig = toml::from_str(
+            "data_dir = '/tmp/x'\n[listen]\nhttp = '127.0.0.1:9000'\npickle = 'off'\n[wal]\nsync_interval = '250ms'\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.http = Some("127.0.0.1:0".into());
+        let c = Config::from_parts(raw, &a).unwrap();
+        assert_eq!(c.http.port(), 0);
+        assert!(c.pickle.is_none());
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.wal_sync_interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let raw: RawConfig = toml::from_str("[wal]\nsync_interval = 'soon'\n").unwrap();
+        let e = format!("{:#}", Config::from_parts(raw, &args()).unwrap_err());
+        assert!(e.contains("wal.sync_interval"), "{e}");
+        assert!(
+            toml::from_str::<RawConfig>("[listen]\nhtp = '1'\n").is_err(),
+            "unknown keys refused"
+        );
+        let mut a = args();
+        a.retention = vec!["(=10s:1d".into()];
+        assert!(
+            Config::from_parts(RawConfig::default(), &a).is_err(),
+            "bad regex refused"
+        );
+        let mut a = args();
+        a.retention = vec![".*=10s:banana".into()];
+        assert!(
+            Config::from_parts(RawConfig::default(), &a).is_err(),
+            "bad retention refused"
+        );
+    }
+
+    #[test]
+    fn retention_flags_come_first() {
+        let raw: RawConfig =
+            toml::from_str("[[retention]]\npattern = '^a'\nretentions = '1m:1d'\n").unwrap();
+        let mut a = args();
+        a.retention = vec![".*=10s:1d".into()];
+        let c = Config::from_parts(raw, &a).unwrap();
+        let t = c.tsdb_config().unwrap();
+        assert_eq!(t.schemas[0].pattern.as_str(), ".*");
+        assert_eq!(t.schemas[1].pattern.as_str(), "^a");
+    }
+}

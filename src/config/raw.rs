@@ -1,0 +1,81 @@
+//! `RawConfig`: the TOML file as the user typed it, every key optional, unknown keys refused
+//! so a typo is an error instead of a silently ignored setting.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The config file, before validation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub listen: RawListen,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub ingest: RawIngest,
+    #[serde(default)]
+    pub wal: RawWal,
+    /// Storage schemas, carbon's storage-schemas.conf as TOML: first match wins.
+    #[serde(default)]
+    pub retention: Vec<RawRetention>,
+    /// Rollup methods, carbon's storage-aggregation.conf as TOML: first match wins.
+    #[serde(default)]
+    pub aggregation: Vec<RawAggregation>,
+    #[serde(default)]
+    pub selfmon: RawSelfmon,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListen {
+    pub http: Option<String>,
+    pub graphite: Option<String>,
+    pub pickle: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub max_body: Option<String>,
+    pub auth_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngest {
+    pub max_connections: Option<usize>,
+    pub idle_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWal {
+    pub sync_interval: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    pub name: Option<String>,
+    pub pattern: String,
+    pub retentions: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAggregation {
+    pub name: Option<String>,
+    pub pattern: String,
+    pub method: String,
+    pub x_files_factor: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelfmon {
+    /// How often lookout writes its own counters as `lookout.*` series.
+    pub interval: Option<String>,
+}

@@ -1,0 +1,52 @@
+//! `POST /api/v1/metrics`: Graphite plaintext in an HTTP body, acknowledged only once durable.
+//! The reply says what was kept and what was refused, line by line; good lines are stored even
+//! when others are refused.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::Json;
+use lookout_core::{Durability, MetricAppender};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::AppState;
+
+/// Refused lines listed in a reply at most; the count of all of them is always given.
+const MAX_REJECTS_LISTED: usize = 100;
+
+pub async fn post_metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let now = lookout_ingest::now_unix();
+    let mut points = Vec::new();
+    let mut errors = Vec::new();
+    if body.last().is_some_and(|b| *b != b'\n') {
+        let mut owned = body.to_vec();
+        owned.push(b'\n');
+        lookout_proto::graphite::parse(&owned, now, &mut points, &mut errors);
+    } else {
+        lookout_proto::graphite::parse(&body, now, &mut points, &mut errors);
+    }
+    state.http_ingest.record(&points, &errors, &body, peer.ip());
+
+    let accepted = points.len();
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.append(&points, Durability::Synced)).await??;
+
+    let rejected: Vec<Value> = errors
+        .iter()
+        .filter(|e| !e.is_silent_drop())
+        .take(MAX_REJECTS_LISTED)
+        .map(|e| json!({"line": e.line, "error": e.kind.to_string()}))
+        .collect();
+    let rejected_total = errors.iter().filter(|e| !e.is_silent_drop()).count();
+    Ok(Json(json!({
+        "accepted": accepted,
+        "rejected": rejected,
+        "rejected_total": rejected_total,
+    })))
+}

@@ -1,0 +1,352 @@
+//! `lookout serve`: opens the store, binds every listener, starts ingestion, HTTP and the
+//! background timers, and holds the shutdown order in one place:
+//! HTTP and listeners stop first (each finishes the batch it is on), then the timers, then the
+//! store flushes its head and syncs its log last.
+//!
+//! It also owns the data directory's top-level files: `ready.json` (bound addresses, for
+//! scripts and tests; removed at start and on clean exit) and `UNCLEAN` (present while running;
+//! found at start it means the last run did not stop cleanly, and the store's recovery is
+//! logged).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use lookout_core::selfmon::Registry;
+use lookout_core::MetricAppender;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+
+/// File holding the bound addresses once every listener is up.
+pub const READY_FILE: &str = "ready.json";
+/// Marker present while the server runs.
+pub const UNCLEAN_FILE: &str = "UNCLEAN";
+/// Subdirectory of the metrics engine.
+pub const METRICS_DIR: &str = "metrics";
+/// How often the engine's background work (head flush, compaction, rollups, retention) runs.
+/// Five seconds keeps flushes small and frequent without measurable load when idle.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(5);
+/// How long shutdown waits for listeners and HTTP to finish before closing the store anyway.
+/// Listeners finish one batch each, which takes milliseconds; 30 s covers a stalled disk.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Entry point of `lookout serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load(&args)?;
+    init_tracing();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("lookout")
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(serve(config))
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOOKOUT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Addresses actually bound, for the ready lines and `ready.json`.
+#[derive(serde::Serialize)]
+struct Bound {
+    http: SocketAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    graphite_tcp: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    graphite_udp: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pickle: Option<SocketAddr>,
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let ready_path = data_dir.join(READY_FILE);
+    let _ = std::fs::remove_file(&ready_path);
+    let unclean_path = data_dir.join(UNCLEAN_FILE);
+    if unclean_path.exists() {
+        warn!(
+            "the previous run did not stop cleanly ({} exists): recovering from the write-ahead log",
+            unclean_path.display()
+        );
+    }
+
+    let registry = Arc::new(Registry::new());
+    let tsdb_config = config.tsdb_config()?;
+    let metrics_dir = data_dir.join(METRICS_DIR);
+    let reg = registry.clone();
+    let tsdb = tokio::task::spawn_blocking(move || {
+        lookout_tsdb::Tsdb::open(&metrics_dir, tsdb_config, &reg, lookout_ingest::now_unix())
+            .with_context(|| format!("opening metrics store at {}", metrics_dir.display()))
+    })
+    .await
+    .context("metrics store open task")??;
+    log_open_report(tsdb.open_report());
+    let tsdb = Arc::new(tsdb);
+    write_marker(&unclean_path)?;
+
+    // Bind everything before announcing anything, so "ready" means every port accepts.
+    let http_listener = TcpListener::bind(config.http)
+        .await
+        .with_context(|| format!("binding HTTP on {}", config.http))?;
+    let graphite = match config.graphite {
+        Some(addr) => {
+            let tcp = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding Graphite TCP on {addr}"))?;
+            // UDP on the same port as TCP, as carbon does; with port 0 use the port TCP got.
+            let udp_addr = tcp.local_addr()?;
+            let udp = UdpSocket::bind(udp_addr)
+                .await
+                .with_context(|| format!("binding Graphite UDP on {udp_addr}"))?;
+            Some((tcp, udp))
+        }
+        None => None,
+    };
+    let pickle = match config.pickle {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding pickle on {addr}"))?,
+        ),
+        None => None,
+    };
+    let bound = Bound {
+        http: http_listener.local_addr()?,
+        graphite_tcp: graphite.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
+        graphite_udp: graphite.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
+        pickle: pickle.as_ref().map(|p| p.local_addr()).transpose()?,
+    };
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let appender: Arc<dyn MetricAppender> = tsdb.clone();
+    let ingest = Arc::new(lookout_ingest::Ingest::new(
+        appender.clone(),
+        registry.clone(),
+        lookout_ingest::Config {
+            max_connections: config.max_connections,
+            idle_timeout: config.idle_timeout,
+            ..lookout_ingest::Config::default()
+        },
+        shutdown_rx.clone(),
+    ));
+
+    let mut tasks = JoinSet::new();
+    if let Some((tcp, udp)) = graphite {
+        let i = ingest.clone();
+        tasks.spawn(async move { i.serve_graphite_tcp(tcp).await });
+        let i = ingest.clone();
+        tasks.spawn(async move { i.serve_graphite_udp(udp).await });
+    }
+    if let Some(listener) = pickle {
+        let i = ingest.clone();
+        tasks.spawn(async move { i.serve_pickle_tcp(listener).await });
+    }
+    drop(ingest);
+
+    let state = crate::http::AppState::new(tsdb.clone(), registry.clone(), &config);
+    let app = crate::http::router(state, config.max_body);
+    let mut http_shutdown = shutdown_rx.clone();
+    tasks.spawn(async move {
+        let server = axum::serve(
+            http_listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = server.await {
+            error!("HTTP server failed: {e}");
+        }
+    });
+
+    let timers = spawn_timers(&config, tsdb.clone(), registry.clone(), shutdown_rx.clone());
+
+    eprintln!("lookout: http listening on {}", bound.http);
+    if let Some(a) = bound.graphite_tcp {
+        eprintln!("lookout: graphite-tcp listening on {a}");
+    }
+    if let Some(a) = bound.graphite_udp {
+        eprintln!("lookout: graphite-udp listening on {a}");
+    }
+    if let Some(a) = bound.pickle {
+        eprintln!("lookout: pickle listening on {a}");
+    }
+    write_ready(&ready_path, &bound)?;
+    info!(data_dir = %data_dir.display(), "lookout {} ready", env!("CARGO_PKG_VERSION"));
+
+    wait_for_signal().await;
+    info!("shutting down: stopping listeners and HTTP");
+    let _ = shutdown_tx.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!("listeners did not stop within {SHUTDOWN_GRACE:?}; closing the store anyway");
+        tasks.abort_all();
+    }
+    for t in timers {
+        let _ = t.await;
+    }
+    drop(appender);
+
+    info!("flushing the metrics store");
+    let now = lookout_ingest::now_unix();
+    tokio::task::spawn_blocking(move || match Arc::try_unwrap(tsdb) {
+        Ok(tsdb) => tsdb.close(now).context("closing metrics store"),
+        // A straggling task still holds the store: flush and sync through the shared handle.
+        Err(shared) => {
+            shared.flush(now).context("flushing metrics store")?;
+            shared.sync().context("syncing metrics store")
+        }
+    })
+    .await
+    .context("store close task")??;
+
+    let _ = std::fs::remove_file(&ready_path);
+    std::fs::remove_file(&unclean_path)
+        .with_context(|| format!("removing {}", unclean_path.display()))?;
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// The periodic jobs: WAL sync (the durability window of unacknowledged points), engine
+/// maintenance, and self-metrics. Each stops when shutdown is signalled.
+fn spawn_timers(
+    config: &Config,
+    tsdb: Arc<lookout_tsdb::Tsdb>,
+    registry: Arc<Registry>,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut handles = Vec::new();
+    let t = tsdb.clone();
+    handles.push(every(
+        config.wal_sync_interval,
+        shutdown.clone(),
+        move || {
+            if let Err(e) = t.sync() {
+                error!("syncing the write-ahead log failed: {e}");
+            }
+        },
+    ));
+    let t = tsdb.clone();
+    handles.push(every(MAINTAIN_EVERY, shutdown.clone(), move || {
+        match t.maintain(lookout_ingest::now_unix()) {
+            Ok(report) => {
+                for damage in &report.corrupt {
+                    error!("metrics store: damaged data skipped: {damage}");
+                }
+                if report.flushed_points > 0 || report.rollups > 0 || report.expired_blocks > 0 {
+                    tracing::debug!(?report, "metrics store maintenance");
+                }
+            }
+            Err(e) => error!("metrics store maintenance failed: {e}"),
+        }
+    }));
+    let writer = crate::selfmetrics::SelfMetrics::new(tsdb, registry);
+    handles.push(every(config.selfmon_interval, shutdown, move || {
+        writer.write(lookout_ingest::now_unix())
+    }));
+    handles
+}
+
+/// Runs `job` on a blocking thread every `period` until shutdown; a slow run delays the next
+/// one instead of piling up.
+fn every(
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    job: impl Fn() + Send + Sync + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let job = Arc::new(job);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+            let j = job.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || j()).await {
+                error!("background job panicked: {e}");
+            }
+        }
+    })
+}
+
+/// What opening the store found: a recovery summary, and every damaged file by name.
+fn log_open_report(r: &lookout_tsdb::OpenReport) {
+    info!(
+        series = r.series,
+        blocks = r.blocks,
+        wal_records_replayed = r.wal_records_replayed,
+        points_replayed = r.points_replayed,
+        "metrics store opened"
+    );
+    if r.wal_torn_tail_bytes > 0 {
+        warn!(
+            "cut {} bytes of a write-ahead log record torn by a crash (expected after kill -9 or power loss)",
+            r.wal_torn_tail_bytes
+        );
+    }
+    if r.wal_corrupt_records > 0 || r.wal_undecodable_records > 0 {
+        error!(
+            "write-ahead log damage: {} records failed their checksum, {} could not be decoded; the rest was replayed",
+            r.wal_corrupt_records, r.wal_undecodable_records
+        );
+    }
+    for f in &r.corrupt_files {
+        error!("metrics store: damaged file moved to quarantine, the rest is served: {f}");
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!("cannot listen for SIGTERM ({e}); only SIGINT stops the server");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn write_marker(path: &Path) -> anyhow::Result<()> {
+    std::fs::write(path, format!("pid {}\n", std::process::id()))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn write_ready(path: &Path, bound: &Bound) -> anyhow::Result<()> {
+    let body = serde_json::to_vec(bound)?;
+    lookout_disk::write_atomic(path, |w| w.write_all(&body))
+        .with_context(|| format!("writing {}", path.display()))
+}

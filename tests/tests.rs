@@ -1,0 +1,36 @@
+//! lookout's integration tests: every module runs the real `lookout` binary (see `util`) and
+//! checks it from the outside, over its network protocols, its HTTP API and its command line.
+//! One test binary for all of them keeps link time low; each test starts its own server on
+//! fresh ports and a fresh data directory, so they run in parallel.
+
+/// The harness: start/kill/restart the binary, HTTP client, senders, waits, pickle bytes.
+mod util;
+
+/// Good input over every ingest path (plaintext TCP and UDP, pickle, HTTP POST) read back
+/// exactly through `/render`: tags, `-1`/`N` timestamps, late points, last write wins.
+mod ingest;
+
+/// Bad and hostile input: malformed lines, huge lines, hostile or broken pickles, oversized
+/// HTTP bodies, connection floods and silent clients. Good data is kept, the bad is counted,
+/// the server stays up.
+mod bad_input;
+
+/// The Graphite web API's shapes: render formats, maxDataPoints, noNullPoints, find, expand,
+/// index.json, /functions, /version, Grafana's own requests, errors, DELETE /metrics.
+mod render;
+
+/// Durability: acknowledged points survive kill -9, buffered ones survive it after the sync
+/// interval, and a clean SIGTERM stop restarts with everything.
+mod crash;
+
+/// Self-monitoring: `/metrics` Prometheus text and the `lookout.*` series.
+mod selfmon;
+
+/// The `lookout query` command against a running server.
+mod cli;
+
+/// Interop with a real collectd (`write_graphite`) as the sender.
+mod collectd;
+
+/// Differential test against Debian's carbon-cache + graphite-web 1.1.8 on the same data.
+mod conformance;
