@@ -5,14 +5,8 @@ use std::time::Duration;
 
 /// Parses `<number><unit>` with units ms, s, m/min, h, d, w; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: want e.g. 500ms, 1s, 10m, 2h, 7d"))?;
+    let (n, unit) = split_number(text)
+        .ok_or_else(|| format!("invalid duration {text:?}: want e.g. 500ms, 1s, 10m, 2h, 7d"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "" | "s" | "sec" | "secs" => n,
@@ -31,15 +25,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parses `<number><unit>` with units B, KB/MB/GB/TB (powers of 1000) and KiB/MiB/GiB/TiB
 /// (powers of 1024); a bare number is bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size {text:?}: want e.g. 32MiB, 50GB"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let (n, unit) = split_number(text)
+        .ok_or_else(|| format!("invalid size {text:?}: want e.g. 32MiB, 50GB"))?;
+    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
         "m" | "mb" => 1e6,
@@ -79,6 +67,7 @@ mod tests {
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration(" 10 m "), Ok(Duration::from_secs(600)));
         assert!(parse_duration("1y").is_err());
         assert!(parse_duration("fast").is_err());
     }

@@ -7,7 +7,7 @@
 //! re-evaluate their first argument through [`Evaluator::reevaluate`]. Work per target is bounded
 //! by [`MAX_EVALUATIONS`]. The functions themselves live in `functions/`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use lookout_core::{canonical_series_name, split_tags, Glob, MetricReader, TimeRange};
 
@@ -63,6 +63,7 @@ pub fn evaluate_with_xff(
         xff: x_files_factor,
         evaluations: 0,
         cache: HashMap::new(),
+        fetched_once: HashSet::new(),
     };
     let mut out = ev.eval_series(&expr)?;
     for s in &mut out {
@@ -86,6 +87,10 @@ pub(crate) struct Evaluator<'a> {
     evaluations: usize,
     /// Fetched series by (path expression, from, until), so re-evaluations do not refetch.
     cache: HashMap<(String, i64, i64), Vec<Series>>,
+    /// Paths fetched once so far. Data is cached only from a path's second fetch on: a
+    /// target that names a path once (nearly all of them) then never copies its data, which for
+    /// a wide render is megabytes.
+    fetched_once: HashSet<(String, i64, i64)>,
 }
 
 impl Evaluator<'_> {
@@ -204,7 +209,9 @@ impl Evaluator<'_> {
             }
         };
         let out = self.fetch_names(&names, path)?;
-        self.cache.insert(key, out.clone());
+        if !self.fetched_once.insert(key.clone()) {
+            self.cache.insert(key, out.clone());
+        }
         Ok(out)
     }
 
