@@ -23,6 +23,9 @@ mod render;
 /// interval, and a clean SIGTERM stop restarts with everything.
 mod crash;
 
+/// Optional bearer-token auth on the HTTP API.
+mod auth;
+
 /// Self-monitoring: `/metrics` Prometheus text and the `lookout.*` series.
 mod selfmon;
 
