@@ -1,14 +1,13 @@
 //! The HTTP API: routes, shared state, and bearer-token auth. Handlers live by subject:
 //! `render` (the render API), `find` (the metric tree), `ingest` (HTTP ingestion), `admin`
 //! (version, functions, health, self-metrics, delete, flush); errors map to statuses in
-//! `error`.
+//! `error`. Numbers are written as graphite-web writes them by `lookout_query::pyfmt`.
 
 mod admin;
 mod error;
 mod find;
 mod ingest;
 mod params;
-mod pyfmt;
 mod render;
 
 use std::sync::Arc;

@@ -12,8 +12,8 @@ use lookout_query::{RenderContext, Series};
 
 use super::error::ApiError;
 use super::params::Params;
-use super::pyfmt::{float_repr, put, write_float_repr, write_i64};
 use super::AppState;
+use lookout_query::pyfmt::{put, repr as float_repr, write_i64, write_repr as write_float_repr};
 
 /// graphite-web's default range when `from` is absent.
 const DEFAULT_FROM: &str = "-24h";

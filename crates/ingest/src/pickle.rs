@@ -11,10 +11,8 @@ use lookout_core::Point;
 use lookout_proto::{pickle, LineError};
 use tokio::net::TcpListener;
 
-use crate::accept::accept_loop;
-use crate::counters::ProtoCounters;
 use crate::ingest::Shared;
-use crate::stream::{drive, Connection, Cut, Framing};
+use crate::stream::{serve_stream, Connection, Cut, Framing};
 
 /// Listener and `proto` label of this protocol.
 const PROTO: &str = "pickle";
@@ -23,16 +21,9 @@ const PROTO: &str = "pickle";
 const HEADER_BYTES: usize = 4;
 
 pub(crate) async fn serve_tcp(shared: Arc<Shared>, listener: TcpListener) {
-    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO));
     let max_frame = shared.config.max_pickle_frame_bytes;
-    let conn_shared = shared.clone();
-    accept_loop(shared, listener, PROTO, move |stream, peer| {
-        let conn = Arc::new(Connection {
-            shared: conn_shared.clone(),
-            counters: counters.clone(),
-            peer,
-        });
-        drive(conn, stream, FrameFraming::new(max_frame))
+    serve_stream(shared, listener, PROTO, move || {
+        FrameFraming::new(max_frame)
     })
     .await;
 }

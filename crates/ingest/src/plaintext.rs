@@ -11,27 +11,15 @@ use lookout_core::Point;
 use lookout_proto::{graphite, LineError};
 use tokio::net::TcpListener;
 
-use crate::accept::accept_loop;
-use crate::counters::ProtoCounters;
 use crate::ingest::Shared;
-use crate::stream::{drive, Connection, Cut, Framing};
+use crate::stream::{serve_stream, Connection, Cut, Framing};
 
 /// Listener and `proto` label of this protocol.
 const PROTO: &str = "graphite_tcp";
 
 pub(crate) async fn serve_tcp(shared: Arc<Shared>, listener: TcpListener) {
-    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO));
     let max_line = shared.config.max_line_bytes;
-    let conn_shared = shared.clone();
-    accept_loop(shared, listener, PROTO, move |stream, peer| {
-        let conn = Arc::new(Connection {
-            shared: conn_shared.clone(),
-            counters: counters.clone(),
-            peer,
-        });
-        drive(conn, stream, LineFraming::new(max_line))
-    })
-    .await;
+    serve_stream(shared, listener, PROTO, move || LineFraming::new(max_line)).await;
 }
 
 /// Where a connection is in its stream of lines.

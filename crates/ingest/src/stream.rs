@@ -17,11 +17,12 @@ use std::time::Duration;
 
 use lookout_core::Point;
 use lookout_proto::LineError;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tracing::{debug, error};
 
+use crate::accept::accept_loop;
 use crate::counters::ProtoCounters;
 use crate::error::Error;
 use crate::ingest::Shared;
@@ -121,6 +122,30 @@ enum Phase {
     Broken,
     /// Shutdown or unusable stream: store what is complete and close.
     Stopping,
+}
+
+/// Serves a stream protocol on `listener`: every accepted connection gets a fresh framing
+/// from `new_framing` and is driven until it ends, all sharing the protocol's counters.
+pub(crate) async fn serve_stream<F, N>(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    proto: &'static str,
+    new_framing: N,
+) where
+    F: Framing + Send + 'static,
+    N: Fn() -> F,
+{
+    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), proto));
+    let conn_shared = shared.clone();
+    accept_loop(shared, listener, proto, move |stream, peer| {
+        let conn = Arc::new(Connection {
+            shared: conn_shared.clone(),
+            counters: counters.clone(),
+            peer,
+        });
+        drive(conn, stream, new_framing())
+    })
+    .await;
 }
 
 /// Runs one connection to its end.

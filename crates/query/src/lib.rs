@@ -26,7 +26,7 @@ mod error;
 mod eval;
 mod functions;
 mod grammar;
-mod pyfmt;
+pub mod pyfmt;
 mod pyregex;
 mod registry;
 mod series;
