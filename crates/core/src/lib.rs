@@ -12,6 +12,7 @@
 //! - `glob`: Graphite glob patterns (`*`, `?`, `[a-z]`, `{a,b}`) per dotted node.
 //! - `series`: fetched series data on a fixed step grid, and the rollup aggregation methods.
 //! - `store`: `MetricAppender`, `MetricReader`, durability levels, find results.
+//! - `log`: log records, severities, `LogAppender`, `LogReader`, queries and pages.
 //! - `limits`: named bounds on every network input.
 //! - `selfmon`: counters, gauges and histograms exported as Prometheus text and as `lookout.*` series.
 //! - `testkit` (feature `testkit`): an in-memory store and the conformance suite over the traits.
@@ -20,6 +21,7 @@
 mod error;
 pub mod glob;
 pub mod limits;
+mod log;
 mod name;
 pub mod selfmon;
 mod series;
@@ -29,6 +31,10 @@ pub mod testkit;
 
 pub use error::{Error, Result};
 pub use glob::Glob;
+pub use log::{
+    ComponentNode, HistogramBucket, Lagged, LogAppender, LogOrder, LogPage, LogQuery, LogReader,
+    LogRecord, LogSubscription, ScanStats, Severity,
+};
 pub use name::{canonical_series_name, split_tags, validate_metric_path, NameError};
 pub use series::{Aggregation, SeriesData};
 pub use store::{Durability, FindNode, MetricAppender, MetricReader, Point, StoreStats, TimeRange};

@@ -29,3 +29,33 @@ pub const DEFAULT_MAX_HTTP_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// not hold connection slots forever. Collectors send at least every minute; 10 minutes is
 /// well above that.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 600;
+
+/// Longest syslog message (a frame or a line). RFC 5424 requires receivers to take 480 bytes
+/// and should take 2048; rsyslog's default is 8 KiB and its largest common setting 64 KiB.
+/// A longer one is cut to this length, marked with a `truncated=true` field, and counted.
+pub const MAX_SYSLOG_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Largest GELF message after decompression (Graylog's default is 8 MiB; 1 MiB is far above a
+/// real log line). A gzip bomb stops decompressing here and is counted, never buffered whole.
+pub const MAX_GELF_DECOMPRESSED_BYTES: usize = 1024 * 1024;
+
+/// GELF chunked UDP: at most 128 chunks per message (the GELF 1.1 spec).
+pub const MAX_GELF_CHUNKS: usize = 128;
+
+/// GELF chunked UDP: a message whose chunks have not all arrived within 5 s is dropped (the
+/// GELF 1.1 spec).
+pub const GELF_REASSEMBLY_TIMEOUT_SECS: u64 = 5;
+
+/// GELF chunked UDP: bytes of incomplete messages held at once; past this the oldest are
+/// dropped and counted, so a flood of first chunks cannot grow memory.
+pub const MAX_GELF_PENDING_BYTES: usize = 64 * 1024 * 1024;
+
+/// Longest NDJSON line in `POST /api/v1/logs`.
+pub const MAX_NDJSON_LINE_BYTES: usize = 1024 * 1024;
+
+/// Most nodes in a log component. Real components have a handful; a 500-node one is refused
+/// (counted) rather than stored, so the component tree stays small.
+pub const MAX_COMPONENT_NODES: usize = 32;
+
+/// Most fields kept per log record; extra fields are dropped and the record marked.
+pub const MAX_LOG_FIELDS: usize = 64;
