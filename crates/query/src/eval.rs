@@ -22,6 +22,16 @@ use crate::series::{tags_from_name, Series};
 /// target into an error instead of minutes of CPU. Real dashboards use well under a hundred.
 pub const MAX_EVALUATIONS: usize = 10_000;
 
+/// Most data points one target may fetch, over all its paths and re-evaluations: 20 M points
+/// is ~320 MB of values (and ~480 MB of JSON), far beyond any graph (a 4K screen shows 4,000
+/// points per series), so a glob over thousands of series across a multi-year archive gets a
+/// clear error instead of exhausting memory. Fetches run in chunks of [`FETCH_CHUNK`] names, so
+/// at most one chunk is read past the budget.
+pub const MAX_FETCHED_POINTS: usize = 20_000_000;
+
+/// Names fetched per call to the store, so the point budget is checked as data arrives.
+const FETCH_CHUNK: usize = 256;
+
 /// What a render request evaluates against: the store and the time window.
 pub struct RenderContext<'a> {
     /// Where series are found and fetched.
@@ -47,6 +57,16 @@ pub fn evaluate_with_xff(
     target: &str,
     x_files_factor: f64,
 ) -> Result<Vec<Series>> {
+    evaluate_with_budget(ctx, target, x_files_factor, MAX_FETCHED_POINTS)
+}
+
+/// [`evaluate_with_xff`] with an explicit point budget (tests use a small one).
+pub(crate) fn evaluate_with_budget(
+    ctx: &RenderContext<'_>,
+    target: &str,
+    x_files_factor: f64,
+    max_points: usize,
+) -> Result<Vec<Series>> {
     if target.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -62,6 +82,8 @@ pub fn evaluate_with_xff(
         now: ctx.now,
         xff: x_files_factor,
         evaluations: 0,
+        points_fetched: 0,
+        max_points,
         cache: HashMap::new(),
         fetched_once: HashSet::new(),
     };
@@ -85,6 +107,10 @@ pub(crate) struct Evaluator<'a> {
     /// Default xFilesFactor of new series (the request's, changed by `setXFilesFactor`).
     pub xff: f64,
     evaluations: usize,
+    /// Points fetched so far, held against `max_points`.
+    points_fetched: usize,
+    /// The point budget of this target ([`MAX_FETCHED_POINTS`] outside tests).
+    max_points: usize,
     /// Fetched series by (path expression, from, until), so re-evaluations do not refetch.
     cache: HashMap<(String, i64, i64), Vec<Series>>,
     /// Paths fetched once so far. Data is cached only from a path's second fetch on: a
@@ -223,9 +249,24 @@ impl Evaluator<'_> {
             from: self.from,
             until: self.until,
         };
-        let mut out: Vec<Series> = self
-            .reader
-            .fetch(names, range, self.now)?
+        let mut fetched = Vec::with_capacity(names.len());
+        for chunk in names.chunks(FETCH_CHUNK) {
+            let data = self.reader.fetch(chunk, range, self.now)?;
+            self.points_fetched += data.iter().map(|d| d.values.len()).sum::<usize>();
+            if self.points_fetched > self.max_points {
+                return Err(QueryError::new(
+                    ErrorKind::TooComplex,
+                    None,
+                    format!(
+                        "target reads more than {} points ({} series so far in {path_expression:?}): narrow the pattern or the time range",
+                        self.max_points,
+                        fetched.len() + data.len()
+                    ),
+                ));
+            }
+            fetched.extend(data);
+        }
+        let mut out: Vec<Series> = fetched
             .into_iter()
             .map(|d| {
                 let end = d.end();
@@ -336,5 +377,34 @@ impl TagSpec {
             TagMatch::Regex(re) => re.is_match(value),
         };
         hit != self.negate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout_core::testkit::MemStore;
+
+    #[test]
+    fn point_budget_refuses_huge_fetches_and_allows_the_rest() {
+        let store = MemStore::new(10);
+        let values: Vec<Option<f64>> = (0..100).map(|i| Some(i as f64)).collect();
+        for i in 0..600 {
+            store.insert(&format!("wide.s{i:03}"), 1_000, &values);
+        }
+        let ctx = RenderContext {
+            reader: &store,
+            from: 990,
+            until: 1_990,
+            now: 2_000,
+        };
+        // 600 series x 100 points = 60,000 points.
+        let ok =
+            evaluate_with_budget(&ctx, "sumSeries(wide.*)", 0.0, 60_000).expect("within budget");
+        assert_eq!(ok.len(), 1);
+        let err =
+            evaluate_with_budget(&ctx, "sumSeries(wide.*)", 0.0, 30_000).expect_err("over budget");
+        assert_eq!(err.kind, ErrorKind::TooComplex);
+        assert!(err.to_string().contains("more than 30000 points"), "{err}");
     }
 }

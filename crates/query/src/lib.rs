@@ -34,7 +34,7 @@ mod time;
 
 pub use consolidate::{consolidate, consolidate_all};
 pub use error::{ErrorKind, QueryError, Result};
-pub use eval::{evaluate, evaluate_with_xff, RenderContext, MAX_EVALUATIONS};
+pub use eval::{evaluate, evaluate_with_xff, RenderContext, MAX_EVALUATIONS, MAX_FETCHED_POINTS};
 pub use grammar::MAX_DEPTH;
 pub use registry::{functions_json, functions_json_string, render_infinity_markers};
 pub use series::{Consolidation, Series};
