@@ -22,7 +22,8 @@ impl From<lookout_core::Error> for ApiError {
     fn from(e: lookout_core::Error) -> Self {
         match e {
             lookout_core::Error::InvalidPattern { .. }
-            | lookout_core::Error::InvalidName { .. } => ApiError::BadRequest(e.to_string()),
+            | lookout_core::Error::InvalidName { .. }
+            | lookout_core::Error::InvalidQuery(_) => ApiError::BadRequest(e.to_string()),
             lookout_core::Error::Unavailable(m) => ApiError::Unavailable(m),
             other => ApiError::Internal(other.into()),
         }

@@ -22,6 +22,10 @@ pub enum Error {
         /// What is wrong with it.
         source: crate::NameError,
     },
+    /// A query argument was refused: a cursor the store did not issue, a histogram step that
+    /// is not positive. Like a bad pattern, the caller's fault (HTTP 400), not the store's.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     /// The store is full or refuses writes for now (disk full, shutting down); the caller may retry.
     #[error("store unavailable: {0}")]
     Unavailable(String),

@@ -15,7 +15,8 @@
 //! - `log`: log records, severities, `LogAppender`, `LogReader`, queries and pages.
 //! - `limits`: named bounds on every network input.
 //! - `selfmon`: counters, gauges and histograms exported as Prometheus text and as `lookout.*` series.
-//! - `testkit` (feature `testkit`): an in-memory store and the conformance suite over the traits.
+//! - `testkit` (feature `testkit`): in-memory metric and log stores and the conformance suites
+//!   over the traits.
 #![warn(missing_docs)]
 
 mod error;

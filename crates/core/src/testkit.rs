@@ -5,6 +5,16 @@
 //! engine compare against it. [`run_conformance`] exercises the traits' contracts; an engine
 //! calls it with a factory for fresh stores whose finest archive is 10 s with at least 1 day
 //! of retention.
+//!
+//! The log side lives in submodules: `mem_log` holds [`MemLogStore`], the reference
+//! [`crate::LogAppender`] + [`crate::LogReader`], and `log_conformance` holds
+//! [`run_log_conformance`], the suite every log store runs.
+
+mod log_conformance;
+mod mem_log;
+
+pub use log_conformance::{run_log_conformance, LOG_CONFORMANCE_T0_NS};
+pub use mem_log::MemLogStore;
 
 use std::collections::BTreeMap;
 use std::sync::RwLock;
@@ -298,5 +308,10 @@ mod tests {
     #[test]
     fn memstore_passes_conformance() {
         run_conformance(|| MemStore::new(10));
+    }
+
+    #[test]
+    fn memlogstore_passes_log_conformance() {
+        run_log_conformance(MemLogStore::new);
     }
 }

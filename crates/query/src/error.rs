@@ -83,7 +83,8 @@ impl From<lookout_core::Error> for QueryError {
     fn from(e: lookout_core::Error) -> Self {
         let kind = match e {
             lookout_core::Error::InvalidPattern { .. }
-            | lookout_core::Error::InvalidName { .. } => ErrorKind::InvalidArgument,
+            | lookout_core::Error::InvalidName { .. }
+            | lookout_core::Error::InvalidQuery(_) => ErrorKind::InvalidArgument,
             _ => ErrorKind::Store,
         };
         QueryError::new(kind, None, e.to_string())
