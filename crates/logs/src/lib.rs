@@ -1,0 +1,71 @@
+//! lookout's embedded log engine: log records stored compressed and crash-safe, organised by
+//! time and by dotted component so that "every line of `webapp.backend.git` between 14:05 and
+//! 14:07" reads only the data that can hold them, served through `lookout_core`'s
+//! `LogAppender` and `LogReader` traits ([`LogStore`]). It is not a full-text index (no
+//! inverted index: `contains` and `regex` filter the scanned sections), not a protocol parser
+//! (`lookout-proto`), and not a query language (`lookout-query`).
+//!
+//! # Design
+//!
+//! **Write path.** `append` encodes the batch as one WAL record (`lookout-disk`, group
+//! commit), and under one ingest lock (so sequence order is WAL order) writes it, inserts the
+//! records into the head with consecutive sequence numbers, and hands them to live tails.
+//! `Durability::Synced` then waits for the group-commit fsync; `Buffered` records are fsynced
+//! by [`LogStore::sync`], which the server calls every second.
+//!
+//! **Head.** Records since the last flush, per component in append order. `maintain(now)`
+//! flushes it every `flush_interval_secs` or at `flush_max_bytes`: the WAL is rotated, the head
+//! frozen (queries still read it), one block per time partition written atomically, then the
+//! checkpoint file (WAL lsn, next sequence) replaced atomically and the WAL before it deleted.
+//! Blocks above the checkpoint at open are leftovers of an interrupted flush and are deleted:
+//! their records are replayed from the WAL.
+//!
+//! **Blocks.** One file per (partition, flush): per component one section whose six columns
+//! (time deltas, sequence deltas, host dictionary, severity/facility, message, fields) are
+//! zstd-compressed separately; an index with each section's component, time bounds, severity
+//! counts, offset and CRC. A query reads only the sections of matching components whose time
+//! bounds meet its range. Late records land in the block of their own partition.
+//!
+//! **Reads.** A query snapshots the block list (`Arc`) and the matching head records, reads
+//! candidate sections in time order and stops when the page is full and no remaining section
+//! can hold a record that sorts earlier. Results are ordered by (time, sequence); the cursor is
+//! that pair, so appends never shift a page. Same cursor format as `MemLogStore`.
+//!
+//! **Damage.** A block whose footer or index is damaged is moved to `quarantine/` at open and
+//! counted; a section whose CRC fails is skipped at read and counted in
+//! `lookout_logs_sections_corrupt_total`, and the rest is served. A torn WAL tail is cut off.
+//!
+//! **Retention.** `maintain` drops whole blocks older than `retention_secs`, then the oldest
+//! blocks until the total is under `max_bytes`. A query holding a dropped block keeps reading
+//! it through its open file handle.
+//!
+//! The engine reads no clock (`now`, unix seconds, is passed in) and starts no thread. File
+//! formats: `docs/format/logs-block.md`, `docs/format/logs-wal.md`.
+//!
+//! Layout:
+//! - `store`: `LogStore`, its locks, open and WAL replay, append, flush, retention, close.
+//! - `scan`: `LogReader`: query planning over sections, filters, cursor, components, histogram.
+//! - `head`: the in-memory head.
+//! - `block`: block file encoding, decoding and checks.
+//! - `batch`: the WAL payload of one appended batch.
+//! - `codec`: varints and the bounds-checked byte reader.
+//! - `tail`: live-tail subscribers and their bounded queues.
+//! - `config`: `Config` and its defaults.
+//! - `filenames`: every file and directory name.
+//! - `error`: `Error` and `Result`.
+#![warn(missing_docs)]
+
+mod batch;
+mod block;
+mod codec;
+mod config;
+mod error;
+pub mod filenames;
+mod head;
+mod scan;
+mod store;
+mod tail;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use store::{LogStore, LogStoreStats, MaintainReport, OpenReport};

@@ -1,0 +1,598 @@
+//! `LogStore`: the engine's state, its locks, and the write path (open with WAL replay,
+//! append, sync, flush of the head into blocks, retention, close). Query execution is in
+//! `scan.rs`; block encoding in `block.rs`.
+//!
+//! Locks: `ingest` serialises WAL append and head insert so that sequence order is WAL order;
+//! `state` (a read-write lock held only for pointer copies and inserts) guards the head, the
+//! frozen head and the block list; `flushing` serialises flushes and retention.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use lookout_core::limits::MAX_COMPONENT_NODES;
+use lookout_core::selfmon::{Counter, Gauge, Registry};
+use lookout_core::{Durability, LogAppender, LogRecord};
+use lookout_disk::{DirLock, Wal, WalOptions};
+
+use crate::batch::{decode_batch, encode_batch};
+use crate::block::{write_block, Block, Stored};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::filenames::{
+    block_file_name, parse_block_file_name, BLOCKS_DIR, CHECKPOINT_FILE, QUARANTINE_DIR, WAL_DIR,
+};
+use crate::head::{Frozen, Head};
+use crate::tail::Subscribers;
+
+/// Footer magic of the checkpoint file.
+const CHECKPOINT_MAGIC: &[u8; 8] = b"LKLOGCKP";
+const CHECKPOINT_VERSION: u32 = 1;
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// The log engine. Open one per data directory; share it behind an `Arc`.
+pub struct LogStore {
+    dir: PathBuf,
+    pub(crate) config: Config,
+    _lock: DirLock,
+    wal: Wal,
+    ingest: Mutex<()>,
+    pub(crate) state: RwLock<State>,
+    flushing: Mutex<FlushState>,
+    pub(crate) subscribers: Subscribers,
+    pub(crate) metrics: Metrics,
+    closed: AtomicBool,
+    report: OpenReport,
+}
+
+pub(crate) struct State {
+    pub(crate) head: Head,
+    pub(crate) frozen: Option<Frozen>,
+    /// Sorted by (partition start, flush lsn): oldest first, the order retention drops them.
+    pub(crate) blocks: Arc<Vec<Arc<Block>>>,
+    next_seq: u64,
+}
+
+struct FlushState {
+    next_flush_id: u64,
+    /// `now` at the first `maintain` that saw a non-empty head: the flush interval's start.
+    head_since: Option<i64>,
+}
+
+pub(crate) struct Metrics {
+    appended: Counter,
+    pub(crate) sections_corrupt: Counter,
+    blocks_corrupt: Counter,
+    dropped_age: Counter,
+    dropped_size: Counter,
+    flushes: Counter,
+    block_bytes: Gauge,
+}
+
+impl Metrics {
+    fn new(r: &Registry) -> Metrics {
+        let dropped = "Blocks deleted by retention.";
+        Metrics {
+            appended: r.counter(
+                "lookout_logs_records_appended_total",
+                "Log records accepted by the store.",
+                &[],
+            ),
+            sections_corrupt: r.counter(
+                "lookout_logs_sections_corrupt_total",
+                "Block sections skipped by a read because their CRC or encoding was wrong.",
+                &[],
+            ),
+            blocks_corrupt: r.counter(
+                "lookout_logs_blocks_corrupt_total",
+                "Block files quarantined at open because their footer or index was damaged.",
+                &[],
+            ),
+            dropped_age: r.counter(
+                "lookout_logs_blocks_dropped_total",
+                dropped,
+                &[("reason", "age")],
+            ),
+            dropped_size: r.counter(
+                "lookout_logs_blocks_dropped_total",
+                dropped,
+                &[("reason", "size")],
+            ),
+            flushes: r.counter(
+                "lookout_logs_flushes_total",
+                "Head flushes into blocks.",
+                &[],
+            ),
+            block_bytes: r.gauge("lookout_logs_block_bytes", "Bytes of block files.", &[]),
+        }
+    }
+}
+
+/// What `open` found and repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Blocks loaded.
+    pub blocks: u64,
+    /// Block files moved to `quarantine/` because their footer or index did not check out.
+    pub quarantined: Vec<PathBuf>,
+    /// Blocks of a flush that a crash interrupted, deleted (their records were replayed).
+    pub orphans_removed: u64,
+    /// Records replayed from the WAL into the head.
+    pub replayed: u64,
+    /// Bytes of torn WAL tail cut off (a write a crash interrupted).
+    pub wal_torn_bytes: u64,
+}
+
+/// What one `maintain` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MaintainReport {
+    /// Whether the head was flushed.
+    pub flushed: bool,
+    /// Blocks dropped for being older than the retention.
+    pub dropped_by_age: u64,
+    /// Blocks dropped to get under `max_bytes`.
+    pub dropped_by_size: u64,
+}
+
+/// Counts for tests and the status page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogStoreStats {
+    /// Records in the head (unflushed).
+    pub head_records: u64,
+    /// Block files.
+    pub blocks: u64,
+    /// Bytes of block files.
+    pub block_bytes: u64,
+    /// Records in blocks.
+    pub block_records: u64,
+    /// Bytes of WAL segments.
+    pub wal_bytes: u64,
+    /// Live tail subscribers.
+    pub subscribers: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Poison means a panic elsewhere mid-update of plain counters; they stay usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl LogStore {
+    /// Opens (creating if needed) the store in `dir`: locks the directory, loads blocks
+    /// (quarantining damaged ones, deleting leftovers of an interrupted flush) and replays the
+    /// WAL after the checkpoint into the head. A torn WAL tail is cut off and reported.
+    pub fn open(dir: &Path, config: Config, registry: &Registry, now: i64) -> Result<LogStore> {
+        config.validate()?;
+        // Taken for symmetry with the metrics engine; retention waits for the first `maintain`
+        // so that opening never deletes data.
+        let _ = now;
+        fs::create_dir_all(dir.join(BLOCKS_DIR)).map_err(|e| Error::io(dir, e))?;
+        let dir_lock = lookout_disk::lock_dir(dir)?;
+        let blocks_dir = dir.join(BLOCKS_DIR);
+        lookout_disk::remove_temp_files(&blocks_dir)?;
+        let metrics = Metrics::new(registry);
+        let (checkpoint_lsn, mut next_seq, last_flush_id) = read_checkpoint(dir)?;
+        let mut report = OpenReport::default();
+        let mut blocks = Vec::new();
+        let mut names: Vec<String> = fs::read_dir(&blocks_dir)
+            .map_err(|e| Error::io(&blocks_dir, e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| parse_block_file_name(n).is_some())
+            .collect();
+        names.sort();
+        for name in names {
+            let path = blocks_dir.join(&name);
+            match Block::open(&path) {
+                Ok(b) if b.flush_lsn > checkpoint_lsn => {
+                    fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                    report.orphans_removed += 1;
+                }
+                Ok(b) => blocks.push(Arc::new(b)),
+                Err(Error::Disk(
+                    lookout_disk::Error::Corrupt { .. }
+                    | lookout_disk::Error::UnsupportedVersion { .. },
+                ))
+                | Err(Error::Corrupt { .. }) => {
+                    let qdir = dir.join(QUARANTINE_DIR);
+                    fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
+                    let to = qdir.join(&name);
+                    fs::rename(&path, &to).map_err(|e| Error::io(&path, e))?;
+                    metrics.blocks_corrupt.inc();
+                    report.quarantined.push(to);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        blocks.sort_by_key(|b| (b.partition_start, b.flush_lsn));
+        report.blocks = blocks.len() as u64;
+        let (wal, recovery) = Wal::open(&dir.join(WAL_DIR), WalOptions::default())?;
+        report.wal_torn_bytes = recovery.torn_tail_bytes;
+        let mut head = Head::default();
+        let wal_dir = dir.join(WAL_DIR);
+        wal.replay(checkpoint_lsn, |lsn, payload| {
+            let (first, records) =
+                decode_batch(payload).ok_or_else(|| lookout_disk::Error::Corrupt {
+                    path: wal_dir.clone(),
+                    offset: lsn,
+                    reason: "log batch does not decode".into(),
+                })?;
+            for (i, rec) in records.into_iter().enumerate() {
+                head.insert(Stored {
+                    seq: first + i as u64,
+                    rec: Arc::new(rec),
+                });
+            }
+            next_seq = next_seq.max(first + head.records);
+            Ok(())
+        })?;
+        next_seq = next_seq.max(
+            head.components
+                .values()
+                .flatten()
+                .map(|s| s.seq + 1)
+                .max()
+                .unwrap_or(0),
+        );
+        report.replayed = head.records;
+        metrics
+            .block_bytes
+            .set(blocks.iter().map(|b| b.file_len as i64).sum());
+        Ok(LogStore {
+            dir: dir.to_path_buf(),
+            config,
+            _lock: dir_lock,
+            wal,
+            ingest: Mutex::new(()),
+            state: RwLock::new(State {
+                head,
+                frozen: None,
+                blocks: Arc::new(blocks),
+                next_seq,
+            }),
+            flushing: Mutex::new(FlushState {
+                next_flush_id: last_flush_id + 1,
+                head_since: None,
+            }),
+            subscribers: Subscribers::default(),
+            metrics,
+            closed: AtomicBool::new(false),
+            report,
+        })
+    }
+
+    /// What `open` found.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fsyncs buffered appends (group commit). The server calls it every second; that is
+    /// the loss window of `Durability::Buffered` on power failure.
+    pub fn sync(&self) -> Result<()> {
+        Ok(self.wal.sync_all()?)
+    }
+
+    /// Appends a batch: WAL first (one record per batch), then the head, then live tails.
+    /// Returns after the WAL write (`Buffered`) or after its group-commit fsync (`Synced`).
+    pub fn append_records(&self, records: &[LogRecord], durability: Durability) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        for r in records {
+            let nodes = r.component.split('.').count();
+            if r.component.is_empty() || nodes > MAX_COMPONENT_NODES {
+                return Err(Error::InvalidRecord(format!(
+                    "component {:.80?} must have 1..={MAX_COMPONENT_NODES} nodes",
+                    r.component
+                )));
+            }
+        }
+        let arcs: Vec<Arc<LogRecord>> = records.iter().map(|r| Arc::new(r.clone())).collect();
+        let lsn = {
+            let _ingest = lock(&self.ingest);
+            let first = self.read_state().next_seq;
+            let lsn = self.wal.append(&encode_batch(first, records))?;
+            let mut st = self.write_state();
+            for (i, rec) in arcs.iter().enumerate() {
+                st.head.insert(Stored {
+                    seq: first + i as u64,
+                    rec: rec.clone(),
+                });
+            }
+            st.next_seq = first + records.len() as u64;
+            drop(st);
+            // Under the ingest lock so every tail sees batches in sequence order.
+            self.subscribers.publish(&arcs);
+            lsn
+        };
+        self.metrics.appended.add(records.len() as u64);
+        if durability == Durability::Synced {
+            self.wal.sync(lsn)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the head into blocks (one per time partition it touches), records the
+    /// checkpoint, and deletes the WAL before it. Queries see the frozen head until its blocks
+    /// are in, so no record is ever invisible.
+    pub fn flush(&self, now: i64) -> Result<()> {
+        // Flushing depends on the head alone; `now` keeps the engines' signatures alike.
+        let _ = now;
+        let mut fl = lock(&self.flushing);
+        self.flush_locked(&mut fl)
+    }
+
+    fn flush_locked(&self, fl: &mut FlushState) -> Result<()> {
+        let (frozen, lsn, next_seq) = {
+            let _ingest = lock(&self.ingest);
+            let mut st = self.write_state();
+            if st.head.is_empty() {
+                return Ok(());
+            }
+            let lsn = self.wal.rotate()?;
+            let frozen = Arc::new(std::mem::take(&mut st.head));
+            st.frozen = Some(frozen.clone());
+            (frozen, lsn, st.next_seq)
+        };
+        let result = self.write_frozen(&frozen, lsn, next_seq, fl.next_flush_id);
+        let mut st = self.write_state();
+        match result {
+            Ok(new_blocks) => {
+                let mut blocks: Vec<Arc<Block>> = st.blocks.iter().cloned().collect();
+                blocks.extend(new_blocks.into_iter().map(Arc::new));
+                blocks.sort_by_key(|b| (b.partition_start, b.flush_lsn));
+                self.metrics
+                    .block_bytes
+                    .set(blocks.iter().map(|b| b.file_len as i64).sum());
+                st.blocks = Arc::new(blocks);
+                st.frozen = None;
+                drop(st);
+                fl.next_flush_id += 1;
+                fl.head_since = None;
+                self.metrics.flushes.inc();
+                self.wal.truncate_before(lsn)?;
+                Ok(())
+            }
+            Err(e) => {
+                // Put the records back in front of anything appended meanwhile; the WAL still
+                // holds them all, so nothing is lost if the process dies before a retry.
+                st.frozen = None;
+                let newer = std::mem::take(&mut st.head);
+                let mut head = Arc::try_unwrap(frozen).unwrap_or_else(|a| {
+                    let mut h = Head::default();
+                    for s in a.components.values().flatten() {
+                        h.insert(s.clone());
+                    }
+                    h
+                });
+                for s in newer.components.into_values().flatten() {
+                    head.insert(s);
+                }
+                st.head = head;
+                Err(e)
+            }
+        }
+    }
+
+    fn write_frozen(
+        &self,
+        head: &Head,
+        lsn: u64,
+        next_seq: u64,
+        flush_id: u64,
+    ) -> Result<Vec<Block>> {
+        let part_ns = self.config.partition_secs * NANOS_PER_SEC;
+        let mut parts: BTreeMap<i64, BTreeMap<&str, Vec<Stored>>> = BTreeMap::new();
+        for (c, recs) in &head.components {
+            for s in recs {
+                let p = s.rec.ts_ns.div_euclid(part_ns) * self.config.partition_secs;
+                parts
+                    .entry(p)
+                    .or_default()
+                    .entry(c.as_str())
+                    .or_default()
+                    .push(s.clone());
+            }
+        }
+        let blocks_dir = self.dir.join(BLOCKS_DIR);
+        let mut out = Vec::new();
+        for (p, comps) in parts {
+            let sections: Vec<(String, Vec<Stored>)> = comps
+                .into_iter()
+                .map(|(c, mut v)| {
+                    v.sort_by_key(|s| (s.rec.ts_ns, s.seq));
+                    (c.to_string(), v)
+                })
+                .collect();
+            let path = blocks_dir.join(block_file_name(p, flush_id));
+            let written = write_block(&path, p, lsn, &sections, self.config.zstd_level);
+            match written {
+                Ok(b) => out.push(b),
+                Err(e) => {
+                    for b in &out {
+                        let _ = fs::remove_file(&b.path);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        write_checkpoint(&self.dir, lsn, next_seq, flush_id)?;
+        Ok(out)
+    }
+
+    /// Periodic work: flushes the head when it is `flush_interval_secs` old (by successive
+    /// `now`s) or over `flush_max_bytes`, then applies retention by age and size.
+    pub fn maintain(&self, now: i64) -> Result<MaintainReport> {
+        let mut fl = lock(&self.flushing);
+        let mut report = MaintainReport::default();
+        let (empty, bytes) = {
+            let st = self.read_state();
+            (st.head.is_empty(), st.head.bytes)
+        };
+        if !empty {
+            let since = *fl.head_since.get_or_insert(now);
+            if now - since >= self.config.flush_interval_secs
+                || bytes >= self.config.flush_max_bytes
+            {
+                self.flush_locked(&mut fl)?;
+                report.flushed = true;
+            }
+        }
+        let (age, size) = self.apply_retention(now)?;
+        report.dropped_by_age = age;
+        report.dropped_by_size = size;
+        Ok(report)
+    }
+
+    fn apply_retention(&self, now: i64) -> Result<(u64, u64)> {
+        let mut st = self.write_state();
+        let mut keep: Vec<Arc<Block>> = st.blocks.iter().cloned().collect();
+        let mut gone = Vec::new();
+        let mut by_age = 0;
+        if self.config.retention_secs > 0 {
+            let cutoff = now
+                .saturating_sub(self.config.retention_secs)
+                .saturating_mul(NANOS_PER_SEC);
+            keep.retain(|b| {
+                let old = b.max_ts < cutoff;
+                if old {
+                    gone.push(b.clone());
+                    by_age += 1;
+                }
+                !old
+            });
+        }
+        let mut by_size = 0;
+        if self.config.max_bytes > 0 {
+            let mut total: u64 = keep.iter().map(|b| b.file_len).sum();
+            // Oldest partitions first; `keep` is sorted that way.
+            while total > self.config.max_bytes && !keep.is_empty() {
+                let b = keep.remove(0);
+                total -= b.file_len;
+                gone.push(b);
+                by_size += 1;
+            }
+        }
+        if gone.is_empty() {
+            return Ok((0, 0));
+        }
+        self.metrics
+            .block_bytes
+            .set(keep.iter().map(|b| b.file_len as i64).sum());
+        st.blocks = Arc::new(keep);
+        drop(st);
+        self.metrics.dropped_age.add(by_age);
+        self.metrics.dropped_size.add(by_size);
+        for b in gone {
+            // Queries holding the block keep reading through its open file handle.
+            match fs::remove_file(&b.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&b.path, e)),
+            }
+        }
+        lookout_disk::fsync_dir(&self.dir.join(BLOCKS_DIR))?;
+        Ok((by_age, by_size))
+    }
+
+    /// Flushes the head and syncs; later appends fail with `Closed`.
+    pub fn close(self, now: i64) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        self.flush(now)?;
+        self.sync()
+    }
+
+    /// Current counts.
+    pub fn stats(&self) -> LogStoreStats {
+        let st = self.read_state();
+        LogStoreStats {
+            head_records: st.head.records + st.frozen.as_ref().map_or(0, |f| f.records),
+            blocks: st.blocks.len() as u64,
+            block_bytes: st.blocks.iter().map(|b| b.file_len).sum(),
+            block_records: st
+                .blocks
+                .iter()
+                .flat_map(|b| b.sections.iter())
+                .map(|s| s.count)
+                .sum(),
+            wal_bytes: self.wal.size_bytes(),
+            subscribers: self.subscribers.len() as u64,
+        }
+    }
+}
+
+impl LogAppender for LogStore {
+    /// See [`LogStore::append_records`]: `Synced` returns after the group-commit fsync,
+    /// `Buffered` after the WAL write (on disk within the server's `sync` interval).
+    fn append(&self, records: &[LogRecord], durability: Durability) -> lookout_core::Result<()> {
+        Ok(self.append_records(records, durability)?)
+    }
+}
+
+/// The checkpoint file: WAL lsn up to which records are in blocks, the next sequence number,
+/// and the id of the flush that wrote it. Absent before the first flush.
+fn read_checkpoint(dir: &Path) -> Result<(u64, u64, u64)> {
+    let path = dir.join(CHECKPOINT_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0, 0)),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    if bytes.len() < lookout_disk::FOOTER_LEN {
+        return Err(Error::corrupt(
+            &path,
+            0,
+            "checkpoint shorter than its footer",
+        ));
+    }
+    let footer_at = bytes.len() - lookout_disk::FOOTER_LEN;
+    let mut fb = [0u8; lookout_disk::FOOTER_LEN];
+    fb.copy_from_slice(&bytes[footer_at..]);
+    let footer = lookout_disk::decode_footer(
+        &path,
+        bytes.len() as u64,
+        &fb,
+        CHECKPOINT_MAGIC,
+        CHECKPOINT_VERSION..=CHECKPOINT_VERSION,
+    )?;
+    let body = &bytes[..footer_at];
+    if crc32fast::hash(body) != footer.body_crc || body.len() != 24 {
+        return Err(Error::corrupt(&path, 0, "checkpoint CRC mismatch"));
+    }
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&body[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(w)
+    };
+    Ok((word(0), word(1), word(2)))
+}
+
+fn write_checkpoint(dir: &Path, lsn: u64, next_seq: u64, flush_id: u64) -> Result<()> {
+    let mut body = Vec::with_capacity(24);
+    for w in [lsn, next_seq, flush_id] {
+        body.extend_from_slice(&w.to_le_bytes());
+    }
+    let footer = lookout_disk::encode_footer(
+        crc32fast::hash(&body),
+        body.len() as u64,
+        CHECKPOINT_VERSION,
+        CHECKPOINT_MAGIC,
+    );
+    lookout_disk::write_atomic(&dir.join(CHECKPOINT_FILE), |w| {
+        w.write_all(&body)?;
+        w.write_all(&footer)
+    })?;
+    Ok(())
+}
