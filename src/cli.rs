@@ -66,6 +66,13 @@ pub struct ServeArgs {
     /// read from this file (key: http.auth_token_file).
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
+    /// Keep logs this long; older blocks are dropped whole [default: 30d] (key: logs.retention).
+    #[arg(long, value_name = "DURATION")]
+    pub logs_retention: Option<String>,
+    /// Drop the oldest log blocks when logs take more than this on disk [default: unlimited]
+    /// (key: logs.max_size).
+    #[arg(long, value_name = "SIZE")]
+    pub logs_max_size: Option<String>,
 }
 
 /// Flags of `lookout query`.

@@ -30,6 +30,8 @@ pub const READY_FILE: &str = "ready.json";
 pub const UNCLEAN_FILE: &str = "UNCLEAN";
 /// Subdirectory of the metrics engine.
 pub const METRICS_DIR: &str = "metrics";
+/// Subdirectory of the log engine.
+pub const LOGS_DIR: &str = "logs";
 /// How often the engine's background work (head flush, compaction, rollups, retention) runs.
 /// Five seconds keeps flushes small and frequent without measurable load when idle.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(5);
@@ -97,6 +99,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .context("metrics store open task")??;
     log_open_report(tsdb.open_report());
     let tsdb = Arc::new(tsdb);
+    let logs_dir = data_dir.join(LOGS_DIR);
+    let (reg, logs_config) = (registry.clone(), config.logs_config());
+    let logs = tokio::task::spawn_blocking(move || {
+        lookout_logs::LogStore::open(&logs_dir, logs_config, &reg, lookout_ingest::now_unix())
+            .with_context(|| format!("opening log store at {}", logs_dir.display()))
+    })
+    .await
+    .context("log store open task")??;
+    log_logs_open_report(logs.open_report());
+    let logs = Arc::new(logs);
     write_marker(&unclean_path)?;
 
     // Bind everything before announcing anything, so "ready" means every port accepts.
@@ -158,7 +170,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     drop(ingest);
 
-    let state = crate::http::AppState::new(tsdb.clone(), registry.clone(), &config);
+    let state = crate::http::AppState::new(tsdb.clone(), logs.clone(), registry.clone(), &config);
     let app = crate::http::router(state, config.max_body);
     let mut http_shutdown = shutdown_rx.clone();
     tasks.spawn(async move {
@@ -174,7 +186,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
 
-    let timers = spawn_timers(&config, tsdb.clone(), registry.clone(), shutdown_rx.clone());
+    let timers = spawn_timers(
+        &config,
+        tsdb.clone(),
+        logs.clone(),
+        registry.clone(),
+        shutdown_rx.clone(),
+    );
 
     eprintln!("lookout: http listening on {}", bound.http);
     if let Some(a) = bound.graphite_tcp {
@@ -205,6 +223,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     drop(appender);
 
+    info!("flushing the log store");
+    let now = lookout_ingest::now_unix();
+    tokio::task::spawn_blocking(move || match Arc::try_unwrap(logs) {
+        Ok(logs) => logs.close(now).context("closing log store"),
+        Err(shared) => {
+            shared.flush(now).context("flushing log store")?;
+            shared.sync().context("syncing log store")
+        }
+    })
+    .await
+    .context("log store close task")??;
+
     info!("flushing the metrics store");
     let now = lookout_ingest::now_unix();
     tokio::task::spawn_blocking(move || match Arc::try_unwrap(tsdb) {
@@ -230,10 +260,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 fn spawn_timers(
     config: &Config,
     tsdb: Arc<lookout_tsdb::Tsdb>,
+    logs: Arc<lookout_logs::LogStore>,
     registry: Arc<Registry>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut handles = Vec::new();
+    let l = logs.clone();
+    handles.push(every(
+        config.wal_sync_interval,
+        shutdown.clone(),
+        move || {
+            if let Err(e) = l.sync() {
+                error!("syncing the log write-ahead log failed: {e}");
+            }
+        },
+    ));
+    handles.push(every(MAINTAIN_EVERY, shutdown.clone(), move || match logs
+        .maintain(lookout_ingest::now_unix())
+    {
+        Ok(report) => {
+            if report.dropped_by_age > 0 || report.dropped_by_size > 0 {
+                info!(
+                    by_age = report.dropped_by_age,
+                    by_size = report.dropped_by_size,
+                    "log retention dropped blocks"
+                );
+            }
+        }
+        Err(e) => error!("log store maintenance failed: {e}"),
+    }));
     let t = tsdb.clone();
     handles.push(every(
         config.wal_sync_interval,
@@ -313,6 +368,27 @@ fn log_open_report(r: &lookout_tsdb::OpenReport) {
     }
     for f in &r.corrupt_files {
         error!("metrics store: damaged file moved to quarantine, the rest is served: {f}");
+    }
+}
+
+/// What opening the log store found.
+fn log_logs_open_report(r: &lookout_logs::OpenReport) {
+    info!(
+        blocks = r.blocks,
+        records_replayed = r.replayed,
+        "log store opened"
+    );
+    if r.wal_torn_bytes > 0 {
+        warn!(
+            "cut {} bytes of a log write-ahead record torn by a crash (expected after kill -9 or power loss)",
+            r.wal_torn_bytes
+        );
+    }
+    for f in &r.quarantined {
+        error!(
+            "log store: damaged block moved to quarantine, the rest is served: {}",
+            f.display()
+        );
     }
 }
 

@@ -27,6 +27,9 @@ pub const DEFAULT_WAL_SYNC: Duration = Duration::from_secs(1);
 /// How often self-metrics are written as `lookout.*` series: the finest default step.
 pub const DEFAULT_SELFMON_INTERVAL: Duration = Duration::from_secs(10);
 
+/// How long logs are kept by default, as Graylog's and Loki's common 30-day setting.
+pub const DEFAULT_LOGS_RETENTION: Duration = Duration::from_secs(30 * 86400);
+
 /// A storage-schema rule: series whose name matches `pattern` get `retentions`.
 #[derive(Debug, Clone)]
 pub struct RetentionRule {
@@ -60,6 +63,10 @@ pub struct Config {
     pub retention: Vec<RetentionRule>,
     pub aggregation: Vec<AggregationRule>,
     pub selfmon_interval: Duration,
+    /// Logs older than this are dropped by whole blocks.
+    pub logs_retention: Duration,
+    /// Log bytes on disk past which the oldest blocks are dropped; 0 = no size limit.
+    pub logs_max_bytes: u64,
 }
 
 impl Config {
@@ -195,6 +202,29 @@ impl Config {
         if selfmon_interval < Duration::from_secs(1) {
             bail!("selfmon.interval must be at least 1s");
         }
+        let logs_retention = match args
+            .logs_retention
+            .as_deref()
+            .or(raw.logs.retention.as_deref())
+        {
+            Some(t) => parse_duration(t)
+                .map_err(anyhow::Error::msg)
+                .context("logs.retention")?,
+            None => DEFAULT_LOGS_RETENTION,
+        };
+        if logs_retention < Duration::from_secs(3600) {
+            bail!("logs.retention must be at least 1h (log blocks cover an hour each)");
+        }
+        let logs_max_bytes = match args
+            .logs_max_size
+            .as_deref()
+            .or(raw.logs.max_size.as_deref())
+        {
+            Some(t) => parse_size(t)
+                .map_err(anyhow::Error::msg)
+                .context("logs.max_size")?,
+            None => 0,
+        };
         let config = Config {
             data_dir,
             http,
@@ -208,6 +238,8 @@ impl Config {
             retention,
             aggregation,
             selfmon_interval,
+            logs_retention,
+            logs_max_bytes,
         };
         // Validate the storage rules now, so a bad regex or retention fails before anything opens.
         config.tsdb_config()?;
@@ -246,6 +278,17 @@ impl Config {
         aggregations.append(&mut cfg.aggregations);
         cfg.aggregations = aggregations;
         Ok(cfg)
+    }
+}
+
+impl Config {
+    /// The log engine's configuration.
+    pub fn logs_config(&self) -> lookout_logs::Config {
+        lookout_logs::Config {
+            retention_secs: self.logs_retention.as_secs() as i64,
+            max_bytes: self.logs_max_bytes,
+            ..lookout_logs::Config::default()
+        }
     }
 }
 
@@ -326,6 +369,21 @@ mod tests {
             Config::from_parts(RawConfig::default(), &a).is_err(),
             "bad retention refused"
         );
+    }
+
+    #[test]
+    fn log_retention_and_size_are_validated() {
+        let c = Config::from_parts(RawConfig::default(), &args()).unwrap();
+        assert_eq!(c.logs_retention, DEFAULT_LOGS_RETENTION);
+        assert_eq!(c.logs_max_bytes, 0, "no size limit by default");
+        let raw: RawConfig = toml::from_str("[logs]\nretention = '7d'\nmax_size = '50GB'\n").unwrap();
+        let c = Config::from_parts(raw, &args()).unwrap();
+        assert_eq!(c.logs_config().retention_secs, 7 * 86400);
+        assert_eq!(c.logs_config().max_bytes, 50_000_000_000);
+        let mut a = args();
+        a.logs_retention = Some("30m".into());
+        let e = format!("{:#}", Config::from_parts(RawConfig::default(), &a).unwrap_err());
+        assert!(e.contains("logs.retention"), "{e}");
     }
 
     #[test]

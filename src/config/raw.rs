@@ -26,6 +26,17 @@ pub struct RawConfig {
     pub aggregation: Vec<RawAggregation>,
     #[serde(default)]
     pub selfmon: RawSelfmon,
+    #[serde(default)]
+    pub logs: RawLogs,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    /// Age past which log blocks are dropped, e.g. "30d".
+    pub retention: Option<String>,
+    /// Total size past which the oldest log blocks are dropped, e.g. "50GB".
+    pub max_size: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, shared state, and bearer-token auth. Handlers live by subject:
-//! `render` (the render API), `find` (the metric tree), `ingest` (HTTP ingestion), `admin`
+//! `render` (the render API), `find` (the metric tree), `ingest` (HTTP ingestion), `logs`
+//! (log query, component tree, histogram, live tail), `admin`
 //! (version, functions, health, self-metrics, delete, flush); errors map to statuses in
 //! `error`. Numbers are written as graphite-web writes them by `lookout_query::pyfmt`.
 
@@ -7,6 +8,7 @@ mod admin;
 mod error;
 mod find;
 mod ingest;
+mod logs;
 mod params;
 mod render;
 
@@ -29,16 +31,23 @@ pub struct AppState {
     pub store: Arc<lookout_tsdb::Tsdb>,
     pub registry: Arc<Registry>,
     pub http_ingest: Arc<lookout_ingest::HttpIngestCounters>,
+    /// The log store, for queries, the component tree, histograms and tails.
+    pub logs: Arc<lookout_logs::LogStore>,
+    /// Free slots for live tails.
+    pub tails: Arc<tokio::sync::Semaphore>,
     auth_token: Option<Arc<str>>,
 }
 
 impl AppState {
     pub fn new(
         store: Arc<lookout_tsdb::Tsdb>,
+        logs: Arc<lookout_logs::LogStore>,
         registry: Arc<Registry>,
         config: &Config,
     ) -> AppState {
         AppState {
+            logs,
+            tails: logs::tail_slots(),
             http_ingest: Arc::new(lookout_ingest::HttpIngestCounters::new(&registry)),
             store,
             registry,
@@ -62,6 +71,10 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/version", get(admin::version))
         .route("/api/v1/metrics", post(ingest::post_metrics))
         .route("/api/v1/admin/flush", post(admin::flush))
+        .route("/api/v1/logs", get(logs::query))
+        .route("/api/v1/logs/components", get(logs::components))
+        .route("/api/v1/logs/histogram", get(logs::histogram))
+        .route("/api/v1/logs/tail", get(logs::tail))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,

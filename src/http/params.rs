@@ -45,6 +45,11 @@ impl Params {
             .collect()
     }
 
+    /// Every pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A flag such as `noNullPoints`: present and not `0`/`false`.
     pub fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some(v) if !matches!(v, "0" | "false" | "False"))

@@ -24,14 +24,37 @@ pub fn time_range(params: &Params, real_now: i64) -> Result<(i64, i64, i64), Api
         Some(t) => lookout_query::parse_time(t, real_now)?,
         None => real_now,
     };
-    let from = lookout_query::parse_time(params.get("from").unwrap_or(DEFAULT_FROM), now)?;
-    let until = lookout_query::parse_time(params.get("until").unwrap_or("now"), now)?;
+    let (from, until) = time_range_with_default(params, now, DEFAULT_FROM)?;
+    Ok((from, until, now))
+}
+
+/// `from` (default `default_from`) and `until` (default now), in any /render form; `from`
+/// must come first.
+pub fn time_range_with_default(
+    params: &Params,
+    now: i64,
+    default_from: &str,
+) -> Result<(i64, i64), ApiError> {
+    let from = lookout_query::parse_time(
+        params
+            .get("from")
+            .filter(|f| !f.is_empty())
+            .unwrap_or(default_from),
+        now,
+    )?;
+    let until = lookout_query::parse_time(
+        params
+            .get("until")
+            .filter(|u| !u.is_empty())
+            .unwrap_or("now"),
+        now,
+    )?;
     if from >= until {
         return Err(ApiError::BadRequest(format!(
             "from ({from}) must be before until ({until})"
         )));
     }
-    Ok((from, until, now))
+    Ok((from, until))
 }
 
 pub async fn render(
