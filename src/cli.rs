@@ -24,6 +24,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Evaluate a Graphite target on a running server and print the result as a table (or JSON).
     Query(QueryArgs),
+    /// Print the stored logs of a component subtree from a running server, oldest first.
+    Logs(LogsArgs),
+    /// Follow the new logs of a component subtree on a running server until interrupted.
+    Tail(TailArgs),
 }
 
 /// Flags of `lookout serve`. Every one has a `lookout.toml` key (see README, "Configuration").
@@ -106,10 +110,72 @@ pub enum QueryFormat {
     Json,
 }
 
+/// Flags of `lookout logs`.
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Component pattern (Graphite glob); it matches a component and everything below it,
+    /// e.g. 'webapp.backend' or 'webapp.*.git'.
+    pub pattern: String,
+    /// Start of the range (-15min, -2h, unix seconds, RFC 3339).
+    #[arg(long, default_value = "-15min", allow_hyphen_values = true)]
+    pub from: String,
+    /// End of the range.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub until: String,
+    /// Only this severity or worse (err, warning, info, 0-7...).
+    #[arg(long, value_name = "L")]
+    pub level: Option<String>,
+    /// Only messages containing this text (case-sensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Only messages matching this regular expression.
+    #[arg(long, value_name = "RE")]
+    pub regex: Option<String>,
+    /// Only logs from hosts matching this glob.
+    #[arg(long, value_name = "H")]
+    pub host: Option<String>,
+    /// Print at most this many logs.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub limit: usize,
+    /// Print the log objects as JSON, one per line, instead of readable lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "LOOKOUT_SERVER")]
+    pub server: String,
+    /// Bearer token, if the server requires one.
+    #[arg(long, env = "LOOKOUT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// Flags of `lookout tail`.
+#[derive(Args, Debug)]
+pub struct TailArgs {
+    /// Component pattern (Graphite glob); it matches a component and everything below it.
+    pub pattern: String,
+    /// Only this severity or worse (err, warning, info, 0-7...).
+    #[arg(long, value_name = "L")]
+    pub level: Option<String>,
+    /// Only messages containing this text (case-sensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Print the log objects as JSON, one per line, instead of readable lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "LOOKOUT_SERVER")]
+    pub server: String,
+    /// Bearer token, if the server requires one.
+    #[arg(long, env = "LOOKOUT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::run(args),
         Command::Query(args) => crate::client::query(&args),
+        Command::Logs(args) => crate::client_logs::logs(&args),
+        Command::Tail(args) => crate::client_logs::tail(&args),
     }
 }

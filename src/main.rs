@@ -3,6 +3,7 @@
 
 mod cli;
 mod client;
+mod client_logs;
 mod config;
 mod http;
 mod selfmetrics;

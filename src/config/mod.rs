@@ -376,13 +376,17 @@ mod tests {
         let c = Config::from_parts(RawConfig::default(), &args()).unwrap();
         assert_eq!(c.logs_retention, DEFAULT_LOGS_RETENTION);
         assert_eq!(c.logs_max_bytes, 0, "no size limit by default");
-        let raw: RawConfig = toml::from_str("[logs]\nretention = '7d'\nmax_size = '50GB'\n").unwrap();
+        let raw: RawConfig =
+            toml::from_str("[logs]\nretention = '7d'\nmax_size = '50GB'\n").unwrap();
         let c = Config::from_parts(raw, &args()).unwrap();
         assert_eq!(c.logs_config().retention_secs, 7 * 86400);
         assert_eq!(c.logs_config().max_bytes, 50_000_000_000);
         let mut a = args();
         a.logs_retention = Some("30m".into());
-        let e = format!("{:#}", Config::from_parts(RawConfig::default(), &a).unwrap_err());
+        let e = format!(
+            "{:#}",
+            Config::from_parts(RawConfig::default(), &a).unwrap_err()
+        );
         assert!(e.contains("logs.retention"), "{e}");
     }
 
