@@ -16,8 +16,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the server: Graphite plaintext (TCP+UDP) and pickle listeners, the HTTP API
-    /// (render, find, ingest, self-metrics), and the embedded store.
+    /// Run the server: Graphite plaintext (TCP+UDP), pickle and syslog (TCP+UDP) listeners, the
+    /// HTTP API (render, find, metric and log ingest, log query and tail, self-metrics), and the
+    /// embedded metric and log stores.
     ///
     /// With no flags and no config file it stores data under ./lookout-data and listens on
     /// 127.0.0.1 only. Flags override the config file.
@@ -49,6 +50,10 @@ pub struct ServeArgs {
     /// Carbon pickle address, TCP [default: 127.0.0.1:2004] (key: listen.pickle). "off" disables it.
     #[arg(long, value_name = "ADDR")]
     pub pickle: Option<String>,
+    /// Syslog address, UDP and TCP (RFC 5424 or 3164; octet-counting or LF framing)
+    /// [default: 127.0.0.1:1514] (key: listen.syslog). "off" disables it.
+    #[arg(long, value_name = "ADDR")]
+    pub syslog: Option<String>,
     /// Longest time points received without acknowledgement (plaintext, UDP, pickle) wait before
     /// they are fsynced [default: 1s] (key: wal.sync_interval).
     #[arg(long, value_name = "DURATION")]

@@ -71,6 +71,10 @@ struct Bound {
     graphite_udp: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pickle: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    syslog_tcp: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    syslog_udp: Option<SocketAddr>,
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -116,17 +120,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", config.http))?;
     let graphite = match config.graphite {
-        Some(addr) => {
-            let tcp = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding Graphite TCP on {addr}"))?;
-            // UDP on the same port as TCP, as carbon does; with port 0 use the port TCP got.
-            let udp_addr = tcp.local_addr()?;
-            let udp = UdpSocket::bind(udp_addr)
-                .await
-                .with_context(|| format!("binding Graphite UDP on {udp_addr}"))?;
-            Some((tcp, udp))
-        }
+        Some(addr) => Some(bind_tcp_and_udp(addr, "Graphite").await?),
         None => None,
     };
     let pickle = match config.pickle {
@@ -137,11 +131,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let syslog = match config.syslog {
+        Some(addr) => Some(bind_tcp_and_udp(addr, "syslog").await?),
+        None => None,
+    };
     let bound = Bound {
         http: http_listener.local_addr()?,
         graphite_tcp: graphite.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
         graphite_udp: graphite.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
         pickle: pickle.as_ref().map(|p| p.local_addr()).transpose()?,
+        syslog_tcp: syslog.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
+        syslog_udp: syslog.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
     };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -170,7 +170,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     drop(ingest);
 
-    let state = crate::http::AppState::new(tsdb.clone(), logs.clone(), registry.clone(), &config);
+    // Logs reach the store through the log-derived counters (`logs.<component>.<severity>`).
+    let log_counts = Arc::new(
+        lookout_ingest::LogCounts::new(logs.clone(), lookout_ingest::DEFAULT_LOG_COUNT_STEP_SECS)
+            .with_registry(&registry),
+    );
+    let log_appender: Arc<dyn lookout_core::LogAppender> = log_counts.clone();
+    if let Some((tcp, udp)) = syslog {
+        let log_ingest = Arc::new(lookout_ingest::LogIngest::new(
+            log_appender.clone(),
+            registry.clone(),
+            lookout_ingest::Config {
+                max_connections: config.max_connections,
+                idle_timeout: config.idle_timeout,
+                ..lookout_ingest::Config::default()
+            },
+            shutdown_rx.clone(),
+        ));
+        let i = log_ingest.clone();
+        tasks.spawn(async move { i.serve_syslog_tcp(tcp).await });
+        tasks.spawn(async move { log_ingest.serve_syslog_udp(udp).await });
+    }
+
+    let state = crate::http::AppState::new(
+        tsdb.clone(),
+        logs.clone(),
+        log_appender,
+        registry.clone(),
+        &config,
+    );
     let app = crate::http::router(state, config.max_body);
     let mut http_shutdown = shutdown_rx.clone();
     tasks.spawn(async move {
@@ -190,6 +218,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         &config,
         tsdb.clone(),
         logs.clone(),
+        log_counts,
         registry.clone(),
         shutdown_rx.clone(),
     );
@@ -203,6 +232,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Some(a) = bound.pickle {
         eprintln!("lookout: pickle listening on {a}");
+    }
+    if let Some(a) = bound.syslog_tcp {
+        eprintln!("lookout: syslog-tcp listening on {a}");
+    }
+    if let Some(a) = bound.syslog_udp {
+        eprintln!("lookout: syslog-udp listening on {a}");
     }
     write_ready(&ready_path, &bound)?;
     info!(data_dir = %data_dir.display(), "lookout {} ready", env!("CARGO_PKG_VERSION"));
@@ -261,10 +296,23 @@ fn spawn_timers(
     config: &Config,
     tsdb: Arc<lookout_tsdb::Tsdb>,
     logs: Arc<lookout_logs::LogStore>,
+    log_counts: Arc<lookout_ingest::LogCounts>,
     registry: Arc<Registry>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut handles = Vec::new();
+    // Log counts become metrics at the finest default step, so error rates graph like any series.
+    let t = tsdb.clone();
+    handles.push(every(
+        Duration::from_secs(lookout_ingest::DEFAULT_LOG_COUNT_STEP_SECS as u64),
+        shutdown.clone(),
+        move || {
+            let points = log_counts.drain(lookout_ingest::now_unix());
+            if let Err(e) = t.append(&points, lookout_core::Durability::Buffered) {
+                error!("writing log counts as metrics failed: {e}");
+            }
+        },
+    ));
     let l = logs.clone();
     handles.push(every(
         config.wal_sync_interval,
@@ -369,6 +417,22 @@ fn log_open_report(r: &lookout_tsdb::OpenReport) {
     for f in &r.corrupt_files {
         error!("metrics store: damaged file moved to quarantine, the rest is served: {f}");
     }
+}
+
+/// Binds TCP on `addr` and UDP on the same port, as carbon and syslog daemons do; with port 0
+/// UDP takes the port TCP got, so one address serves both.
+async fn bind_tcp_and_udp(
+    addr: SocketAddr,
+    what: &str,
+) -> anyhow::Result<(TcpListener, UdpSocket)> {
+    let tcp = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {what} TCP on {addr}"))?;
+    let udp_addr = tcp.local_addr()?;
+    let udp = UdpSocket::bind(udp_addr)
+        .await
+        .with_context(|| format!("binding {what} UDP on {udp_addr}"))?;
+    Ok((tcp, udp))
 }
 
 /// What opening the log store found.

@@ -23,6 +23,10 @@ mod render;
 /// interval, and a clean SIGTERM stop restarts with everything.
 mod crash;
 
+/// Logs: NDJSON and syslog in (real `logger`), query filters and cursor, component tree,
+/// histogram, log counts as metrics, live tail, and acknowledged logs surviving kill -9.
+mod logs;
+
 /// Optional bearer-token auth on the HTTP API.
 mod auth;
 

@@ -22,6 +22,8 @@ pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 pub const DEFAULT_GRAPHITE: &str = "127.0.0.1:2003";
 /// carbon's PICKLE_RECEIVER_PORT.
 pub const DEFAULT_PICKLE: &str = "127.0.0.1:2004";
+/// Syslog: 514 needs root, 1514 is the usual unprivileged choice (Graylog, Loki's promtail).
+pub const DEFAULT_SYSLOG: &str = "127.0.0.1:1514";
 /// The WAL sync interval: the longest unacknowledged points wait before they are on disk.
 pub const DEFAULT_WAL_SYNC: Duration = Duration::from_secs(1);
 /// How often self-metrics are written as `lookout.*` series: the finest default step.
@@ -55,6 +57,7 @@ pub struct Config {
     /// `None` when disabled ("off").
     pub graphite: Option<SocketAddr>,
     pub pickle: Option<SocketAddr>,
+    pub syslog: Option<SocketAddr>,
     pub wal_sync_interval: Duration,
     pub max_body: usize,
     pub max_connections: usize,
@@ -102,6 +105,11 @@ impl Config {
             "listen.pickle / --pickle",
             args.pickle.as_deref().or(raw.listen.pickle.as_deref()),
             DEFAULT_PICKLE,
+        )?;
+        let syslog = addr(
+            "listen.syslog / --syslog",
+            args.syslog.as_deref().or(raw.listen.syslog.as_deref()),
+            DEFAULT_SYSLOG,
         )?;
         let wal_sync_interval = match args
             .wal_sync_interval
@@ -230,6 +238,7 @@ impl Config {
             http,
             graphite,
             pickle,
+            syslog,
             wal_sync_interval,
             max_body,
             max_connections,

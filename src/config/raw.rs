@@ -45,6 +45,7 @@ pub struct RawListen {
     pub http: Option<String>,
     pub graphite: Option<String>,
     pub pickle: Option<String>,
+    pub syslog: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,4 +1,5 @@
-//! `POST /api/v1/metrics`: Graphite plaintext in an HTTP body, acknowledged only once durable.
+//! HTTP ingestion, acknowledged only once durable: `POST /api/v1/metrics` (Graphite
+//! plaintext) and `POST /api/v1/logs` (NDJSON).
 //! The reply says what was kept and what was refused, line by line; good lines are stored even
 //! when others are refused.
 
@@ -48,5 +49,60 @@ pub async fn post_metrics(
         "accepted": accepted,
         "rejected": rejected,
         "rejected_total": rejected_total,
+    })))
+}
+
+/// Unix nanoseconds now, for NDJSON lines without a `ts`.
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// `POST /api/v1/logs`: one JSON object per line (`message`/`msg`, `ts`, `component`, `host`,
+/// `level`, other keys as fields). Good lines are stored even when others are refused; the
+/// 200 reply comes only once they are durable.
+pub async fn post_logs(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (records, errors) = lookout_proto::ndjson::parse(&body, now_ns());
+    let registry = &state.registry;
+    registry
+        .counter(
+            "lookout_ingest_records_received_total",
+            "Log records received, by protocol.",
+            &[("proto", "ndjson")],
+        )
+        .add(records.len() as u64);
+    for e in &errors {
+        registry
+            .counter(
+                "lookout_ingest_records_invalid_total",
+                "Records refused as malformed, by protocol and reason.",
+                &[("proto", "ndjson"), ("reason", e.kind.reason())],
+            )
+            .inc();
+        registry
+            .counter(
+                "lookout_ingest_rejected_by_peer_total",
+                "Records refused, by protocol and sending host.",
+                &[("proto", "ndjson"), ("peer", &peer.ip().to_string())],
+            )
+            .inc();
+    }
+    let accepted = records.len();
+    let appender = state.log_appender.clone();
+    tokio::task::spawn_blocking(move || appender.append(&records, Durability::Synced)).await??;
+    let rejected: Vec<Value> = errors
+        .iter()
+        .take(MAX_REJECTS_LISTED)
+        .map(|e| json!({"line": e.line, "error": e.kind.to_string()}))
+        .collect();
+    Ok(Json(json!({
+        "accepted": accepted,
+        "rejected": rejected,
+        "rejected_total": errors.len(),
     })))
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub http_ingest: Arc<lookout_ingest::HttpIngestCounters>,
     /// The log store, for queries, the component tree, histograms and tails.
     pub logs: Arc<lookout_logs::LogStore>,
+    /// Where ingested logs go: the store behind the log-derived counters.
+    pub log_appender: Arc<dyn lookout_core::LogAppender>,
     /// Free slots for live tails.
     pub tails: Arc<tokio::sync::Semaphore>,
     auth_token: Option<Arc<str>>,
@@ -42,11 +44,13 @@ impl AppState {
     pub fn new(
         store: Arc<lookout_tsdb::Tsdb>,
         logs: Arc<lookout_logs::LogStore>,
+        log_appender: Arc<dyn lookout_core::LogAppender>,
         registry: Arc<Registry>,
         config: &Config,
     ) -> AppState {
         AppState {
             logs,
+            log_appender,
             tails: logs::tail_slots(),
             http_ingest: Arc::new(lookout_ingest::HttpIngestCounters::new(&registry)),
             store,
@@ -71,7 +75,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/version", get(admin::version))
         .route("/api/v1/metrics", post(ingest::post_metrics))
         .route("/api/v1/admin/flush", post(admin::flush))
-        .route("/api/v1/logs", get(logs::query))
+        .route("/api/v1/logs", get(logs::query).post(ingest::post_logs))
         .route("/api/v1/logs/components", get(logs::components))
         .route("/api/v1/logs/histogram", get(logs::histogram))
         .route("/api/v1/logs/tail", get(logs::tail))

@@ -100,6 +100,10 @@ pub struct Addrs {
     pub graphite_udp: SocketAddr,
     /// Carbon pickle over TCP.
     pub pickle: SocketAddr,
+    /// Syslog over TCP.
+    pub syslog_tcp: SocketAddr,
+    /// Syslog over UDP.
+    pub syslog_udp: SocketAddr,
 }
 
 /// A running `lookout serve`. Killed (SIGKILL) on drop; its stderr is printed if the test is
@@ -139,6 +143,8 @@ impl Lookout {
                 graphite_tcp: ([127, 0, 0, 1], 0).into(),
                 graphite_udp: ([127, 0, 0, 1], 0).into(),
                 pickle: ([127, 0, 0, 1], 0).into(),
+                syslog_tcp: ([127, 0, 0, 1], 0).into(),
+                syslog_udp: ([127, 0, 0, 1], 0).into(),
             },
             generation: 0,
         };
@@ -187,6 +193,7 @@ impl Lookout {
             .args(["--http", "127.0.0.1:0"])
             .args(["--graphite", "127.0.0.1:0"])
             .args(["--pickle", "127.0.0.1:0"])
+            .args(["--syslog", "127.0.0.1:0"])
             .args(&self.extra_args)
             // Run where no lookout.toml can be picked up by accident.
             .current_dir(self.dir.path())
@@ -459,6 +466,44 @@ impl Lookout {
     pub fn send_pickle_raw(&self, data: &[u8]) {
         send_chunks(self.addrs.pickle, &[data]);
     }
+
+    /// Raw bytes on one syslog TCP connection, then closes it.
+    pub fn send_syslog_tcp(&self, data: &[u8]) {
+        send_chunks(self.addrs.syslog_tcp, &[data]);
+    }
+
+    /// One syslog UDP datagram.
+    pub fn send_syslog_udp(&self, datagram: &[u8]) {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("binding a UDP socket");
+        sock.send_to(datagram, self.addrs.syslog_udp)
+            .expect("sending a datagram");
+    }
+
+    /// `GET /api/v1/logs` with these parameters, as JSON; panics unless 200.
+    pub fn logs(&self, params: &[(&str, &str)]) -> serde_json::Value {
+        let r = self.get_query("/api/v1/logs", params);
+        assert_eq!(r.status, 200, "GET /api/v1/logs {params:?}: {}", r.text());
+        serde_json::from_slice(&r.body).expect("log query JSON")
+    }
+
+    /// Messages of every log matching `params`, waiting up to `deadline` until there are
+    /// at least `want` of them.
+    pub fn wait_for_logs(&self, params: &[(&str, &str)], want: usize) -> Vec<serde_json::Value> {
+        let mut last = Vec::new();
+        let ok = wait_until_ok(Duration::from_secs(20), || {
+            last = self.logs(params)["logs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            last.len() >= want
+        });
+        assert!(
+            ok,
+            "wanted {want} logs for {params:?}, got {}: {last:?}",
+            last.len()
+        );
+        last
+    }
 }
 
 impl Drop for Lookout {
@@ -505,6 +550,8 @@ fn read_ready(path: &Path) -> Option<Addrs> {
         graphite_tcp: addr("graphite_tcp")?,
         graphite_udp: addr("graphite_udp")?,
         pickle: addr("pickle")?,
+        syslog_tcp: addr("syslog_tcp")?,
+        syslog_udp: addr("syslog_udp")?,
     })
 }
 

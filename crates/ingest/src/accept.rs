@@ -1,4 +1,4 @@
-//! The TCP accept loop shared by the plaintext and pickle listeners: a semaphore caps open
+//! The TCP accept loop shared by the plaintext, pickle and syslog listeners: a semaphore caps open
 //! connections (extra ones are accepted and closed at once, and counted), accept errors back
 //! off, each connection runs in its own task, and on shutdown the loop stops accepting and
 //! waits until every connection has stored what it read. What a connection does with its
@@ -8,9 +8,9 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use lookout_core::selfmon::Gauge;
+use lookout_core::selfmon::{Gauge, Registry};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::warn;
 
 use crate::backoff::Backoff;
@@ -43,7 +43,36 @@ pub(crate) async fn accept_loop<H, F>(
     H: Fn(TcpStream, IpAddr) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
-    let registry = &shared.registry;
+    let bounds = AcceptBounds {
+        registry: &shared.registry,
+        max_connections: shared.config.max_connections,
+        shutdown: shared.shutdown.clone(),
+    };
+    accept_loop_with(bounds, listener, name, handle).await;
+}
+
+/// What the accept loop needs from its listener's state, so that listeners not built on the
+/// metrics [`Shared`] (the log listeners) run the same loop.
+pub(crate) struct AcceptBounds<'a> {
+    /// Where the connection gauges and counters live.
+    pub(crate) registry: &'a Registry,
+    /// The connection cap.
+    pub(crate) max_connections: usize,
+    /// The shutdown signal.
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// [`accept_loop`] over explicit bounds.
+pub(crate) async fn accept_loop_with<H, F>(
+    bounds: AcceptBounds<'_>,
+    listener: TcpListener,
+    name: &'static str,
+    handle: H,
+) where
+    H: Fn(TcpStream, IpAddr) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let registry = bounds.registry;
     let labels = [("listener", name)];
     let open = registry.gauge(CONNECTIONS_OPEN, "Open TCP connections.", &labels);
     let rejected = registry.counter(
@@ -53,14 +82,13 @@ pub(crate) async fn accept_loop<H, F>(
     );
     let errors = registry.counter(ACCEPT_ERRORS, "Failed accept calls.", &labels);
     // `acquire_many` below takes a u32, and a semaphore holds at most MAX_PERMITS.
-    let cap = shared
-        .config
+    let cap = bounds
         .max_connections
         .min(u32::MAX as usize)
         .min(Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(cap));
     let warnings = WarnLimiter::new();
-    let mut shutdown = shared.shutdown.clone();
+    let mut shutdown = bounds.shutdown;
     let mut backoff = Backoff::new();
     loop {
         let accepted = tokio::select! {

@@ -11,6 +11,15 @@ pub fn now_unix() -> i64 {
     }
 }
 
+/// Current unix time in nanoseconds, for log records that carry no time of their own (saturating
+/// around the years 1677 and 2262, the range of an `i64` of nanoseconds).
+pub(crate) fn now_unix_ns() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |ns| -ns),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -19,5 +28,6 @@ mod tests {
     fn now_is_after_this_code_was_written() {
         // 2023-11-14; a clock before that is broken, and points would be stamped wrongly.
         assert!(now_unix() > 1_700_000_000);
+        assert!(now_unix_ns() > 1_700_000_000 * 1_000_000_000);
     }
 }

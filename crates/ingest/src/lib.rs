@@ -5,6 +5,9 @@
 //! storage. Every input is bounded (connections, idle time, line and frame and datagram sizes)
 //! and every refusal is counted on the self-metrics registry and logged at a limited rate.
 //!
+//! Logs take the same path: [`LogIngest`] serves syslog over UDP and TCP and appends through
+//! `lookout_core::LogAppender`, with the same bounds, counters and shutdown.
+//!
 //! This crate does not parse (that is `lookout-proto`), store (the engines) or serve HTTP (the
 //! binary, which uses [`HttpIngestCounters`] to count HTTP ingest the same way).
 //!
@@ -21,6 +24,10 @@
 //! - `udp`: Graphite over UDP, one datagram at a time.
 //! - `counters`: the self-metrics, counting of refusals, [`HttpIngestCounters`].
 //! - `warn_limiter`: at most one warning per listener per interval.
+//! - `log_counts`: [`LogCounts`], log-derived counters (`logs.<component>.<severity>`) counted
+//!   in front of the log store.
+//! - `syslog`: [`LogIngest`], the log listeners' shared state, and syslog over UDP and TCP
+//!   (octet-counting or LF framing), batched to the log store.
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -34,9 +41,11 @@ mod config;
 mod counters;
 mod error;
 mod ingest;
+mod log_counts;
 mod pickle;
 mod plaintext;
 mod stream;
+mod syslog;
 mod udp;
 mod warn_limiter;
 
@@ -45,3 +54,8 @@ pub use config::Config;
 pub use counters::HttpIngestCounters;
 pub use error::{Error, Result};
 pub use ingest::Ingest;
+pub use log_counts::{
+    LogCounts, DEFAULT_LOG_COUNT_STEP_SECS, LOG_COUNTS_OVERFLOW, LOG_COUNT_HORIZON_SECS,
+    MAX_LOG_COUNT_ENTRIES, OVERFLOW_COMPONENT,
+};
+pub use syslog::LogIngest;

@@ -5,6 +5,8 @@
 //! - `graphite_tcp`: plaintext over TCP: batching, split lines, bad and over-long lines.
 //! - `graphite_udp`: plaintext over UDP: datagrams parsed on their own, oversized ones.
 //! - `pickle`: pickle frames, refused and truncated pickles, oversized frames.
+//! - `syslog`: syslog over UDP and TCP into the in-memory log store: both RFCs, both TCP
+//!   framings, over-long lines, garbage, refusal counters.
 //! - `bounds`: the connection cap, idle timeouts, and shutdown storing the batch in flight.
 
 mod bounds;
@@ -12,3 +14,4 @@ mod graphite_tcp;
 mod graphite_udp;
 mod harness;
 mod pickle;
+mod syslog;

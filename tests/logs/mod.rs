@@ -1,0 +1,477 @@
+//! Logs end to end: NDJSON over HTTP and syslog from the real `logger` over UDP and TCP, read
+//! back through `/api/v1/logs` with every filter and the cursor; the component tree and the
+//! histogram; log counts as `logs.<component>.<severity>` series; a live tail; and acknowledged
+//! logs surviving kill -9.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{now, wait_until_ok, Lookout};
+
+fn post_logs(l: &Lookout, body: &str) -> serde_json::Value {
+    let r = l.post("/api/v1/logs", "application/x-ndjson", body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    serde_json::from_slice(&r.body).expect("reply JSON")
+}
+
+fn messages(logs: &[serde_json::Value]) -> Vec<String> {
+    logs.iter()
+        .map(|l| l["message"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn ndjson_logs_are_kept_line_by_line_and_found_with_every_filter() {
+    let l = Lookout::start();
+    let t = now() - 120;
+    let body = format!(
+        concat!(
+            "{{\"ts\":{t},\"message\":\"git tree render took 2300 ms\",\"component\":\"webapp.backend.git\",\"host\":\"web01\",\"level\":\"err\",\"repo\":\"linux\"}}\n",
+            "{{\"ts\":{t1},\"msg\":\"ssh session opened\",\"component\":\"webapp.backend.git.ssh\",\"host\":\"web02\",\"level\":6}}\n",
+            "not json at all\n",
+            "{{\"ts\":{t2},\"message\":\"timeout talking to postgres\",\"component\":\"webapp.backendx\",\"host\":\"web01\",\"level\":\"warning\"}}\n",
+            "{{\"ts\":{t3},\"message\":\"cache warm\",\"component\":\"webapp.backend.wiki\",\"host\":\"web03\",\"level\":\"debug\"}}\n",
+        ),
+        t = t,
+        t1 = t + 1,
+        t2 = t + 2,
+        t3 = t + 3
+    );
+    let reply = post_logs(&l, &body);
+    assert_eq!(reply["accepted"], 4, "{reply}");
+    assert_eq!(reply["rejected"][0]["line"], 3, "{reply}");
+
+    let from = (t - 10).to_string();
+    let q = |extra: &[(&str, &str)]| -> Vec<String> {
+        let mut p = vec![("from", from.as_str()), ("until", "now")];
+        p.extend_from_slice(extra);
+        messages(l.logs(&p)["logs"].as_array().expect("logs"))
+    };
+    // A component matches itself and its descendants, not a sibling with the same prefix.
+    assert_eq!(
+        q(&[("component", "webapp.backend")]),
+        vec![
+            "git tree render took 2300 ms",
+            "ssh session opened",
+            "cache warm"
+        ]
+    );
+    assert_eq!(q(&[("component", "webapp.backend.git")]).len(), 2);
+    assert_eq!(
+        q(&[("component", "webapp.*")]).len(),
+        4,
+        "glob over the first level and below"
+    );
+    assert_eq!(
+        q(&[("component", "webapp"), ("level", "warning")]).len(),
+        2,
+        "warning and worse"
+    );
+    assert_eq!(q(&[("component", "webapp"), ("host", "web01")]).len(), 2);
+    assert_eq!(
+        q(&[("component", "webapp"), ("contains", "timeout")]),
+        vec!["timeout talking to postgres"]
+    );
+    assert_eq!(
+        q(&[("component", "webapp"), ("regex", "took [0-9]+ ms")]).len(),
+        1
+    );
+    assert_eq!(
+        q(&[("component", "webapp"), ("field.repo", "linux")]).len(),
+        1
+    );
+    assert_eq!(
+        q(&[("component", "webapp"), ("order", "desc"), ("limit", "1")]),
+        vec!["cache warm"],
+        "newest first"
+    );
+
+    // Paging by cursor walks every record once, in order.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..10 {
+        let mut p = vec![
+            ("component", "webapp"),
+            ("from", from.as_str()),
+            ("limit", "1"),
+        ];
+        if !cursor.is_empty() {
+            p.push(("cursor", cursor.as_str()));
+        }
+        let page = l.logs(&p);
+        seen.extend(messages(page["logs"].as_array().expect("logs")));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+
+    let one = &l.logs(&[
+        ("component", "webapp.backend.git"),
+        ("from", from.as_str()),
+        ("limit", "1"),
+    ])["logs"][0];
+    assert_eq!(one["host"], "web01");
+    assert_eq!(one["level"], "err");
+    assert_eq!(one["severity"], 3);
+    assert_eq!(one["fields"]["repo"], "linux");
+    assert_eq!(one["ts_ns"].as_i64(), Some(t * 1_000_000_000));
+
+    // Bad parameters are the caller's mistake.
+    for bad in [("level", "loud"), ("cursor", "zz"), ("regex", "(")] {
+        let r = l.get_query("/api/v1/logs", &[("component", "webapp"), bad]);
+        assert_eq!(r.status, 400, "{bad:?}: {}", r.text());
+    }
+}
+
+#[test]
+fn component_tree_and_histogram_count_what_was_stored() {
+    let l = Lookout::start();
+    let t = now() - 300;
+    let t = t - t.rem_euclid(60);
+    let mut body = String::new();
+    for i in 0..6 {
+        let level = if i % 3 == 0 { "err" } else { "info" };
+        body.push_str(&format!(
+            "{{\"ts\":{},\"message\":\"m{i}\",\"component\":\"shop.api.{}\",\"level\":\"{level}\"}}\n",
+            t + i * 20,
+            if i % 2 == 0 { "orders" } else { "cart" }
+        ));
+    }
+    post_logs(&l, &body);
+    let tree: serde_json::Value =
+        serde_json::from_slice(&l.get("/api/v1/logs/components?query=shop.api.*").body)
+            .expect("tree JSON");
+    let counts: Vec<(String, u64)> = tree
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap_or("").to_string(),
+                n["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("shop.api.cart".to_string(), 3),
+            ("shop.api.orders".to_string(), 3)
+        ]
+    );
+
+    let h: serde_json::Value = serde_json::from_slice(
+        &l.get_query(
+            "/api/v1/logs/histogram",
+            &[
+                ("component", "shop"),
+                ("from", &t.to_string()),
+                ("until", &(t + 120).to_string()),
+                ("step", "60s"),
+            ],
+        )
+        .body,
+    )
+    .expect("histogram JSON");
+    let buckets = h["buckets"].as_array().expect("buckets");
+    assert_eq!(buckets.len(), 2, "{h}");
+    assert_eq!(buckets[0]["total"], 3, "{h}");
+    assert_eq!(buckets[0]["counts"]["err"], 1, "{h}");
+    assert_eq!(buckets[1]["total"], 3, "{h}");
+}
+
+#[test]
+fn syslog_from_the_real_logger_over_udp_and_tcp() {
+    let l = Lookout::start();
+    let port = l.addrs.syslog_udp.port().to_string();
+    let tcp_port = l.addrs.syslog_tcp.port().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new("logger").args(args).output().expect(
+            "running logger (package bsdutils); run scripts/test to install test dependencies",
+        );
+        assert!(
+            out.status.success(),
+            "logger {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-d",
+        "-t",
+        "webapp.backend.git",
+        "-p",
+        "user.err",
+        "udp 3164 render slow",
+    ]);
+    run(&[
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-d",
+        "--rfc5424",
+        "-t",
+        "webapp.backend.git",
+        "-p",
+        "local0.warning",
+        "udp 5424 retry",
+    ]);
+    run(&[
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &tcp_port,
+        "-T",
+        "-t",
+        "webapp.frontend",
+        "-p",
+        "user.info",
+        "tcp 3164 hello",
+    ]);
+    run(&[
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &tcp_port,
+        "-T",
+        "--rfc5424",
+        "--octet-count",
+        "-t",
+        "webapp.frontend",
+        "tcp 5424 octets",
+    ]);
+
+    let logs = l.wait_for_logs(&[("component", "webapp"), ("from", "-10min")], 4);
+    let by_msg = |m: &str| {
+        logs.iter()
+            .find(|x| x["message"] == m)
+            .unwrap_or_else(|| panic!("{m} missing: {logs:?}"))
+            .clone()
+    };
+    let a = by_msg("udp 3164 render slow");
+    assert_eq!(a["component"], "webapp.backend.git");
+    assert_eq!(a["level"], "err");
+    assert_eq!(a["facility"], 1, "user");
+    let b = by_msg("udp 5424 retry");
+    assert_eq!(b["level"], "warning");
+    assert_eq!(b["facility"], 16, "local0");
+    assert!(
+        b["fields"].get("timeQuality.tzKnown").is_some(),
+        "structured data kept: {b}"
+    );
+    assert_eq!(by_msg("tcp 3164 hello")["component"], "webapp.frontend");
+    assert_eq!(
+        by_msg("tcp 5424 octets")["level"],
+        "notice",
+        "logger's default priority"
+    );
+    let host = a["host"].as_str().unwrap_or("");
+    assert!(!host.is_empty(), "the sender's hostname is kept");
+    for x in &logs {
+        let ts = x["ts_ns"].as_i64().unwrap_or(0) / 1_000_000_000;
+        assert!((ts - now()).abs() < 600, "timestamps near now: {x}");
+    }
+}
+
+#[test]
+fn log_counts_become_metric_series() {
+    let l = Lookout::start();
+    let t = now() - 30;
+    let mut body = String::new();
+    for i in 0..5 {
+        body.push_str(&format!("{{\"ts\":{t},\"message\":\"boom {i}\",\"component\":\"billing.worker\",\"level\":\"err\"}}\n"));
+    }
+    body.push_str(&format!(
+        "{{\"ts\":{t},\"message\":\"fine\",\"component\":\"billing.worker\",\"level\":\"info\"}}\n"
+    ));
+    post_logs(&l, &body);
+    let mut last = serde_json::Value::Null;
+    let ok = wait_until_ok(Duration::from_secs(40), || {
+        last = l.render_json("sumSeries(logs.billing.worker.err)", t - 60, now() + 10);
+        let total: f64 = last[0]["datapoints"]
+            .as_array()
+            .map(|p| p.iter().filter_map(|x| x[0].as_f64()).sum())
+            .unwrap_or(0.0);
+        total == 5.0
+    });
+    assert!(ok, "logs.billing.worker.err should count 5 errors: {last}");
+    let info = l.render_json("logs.billing.worker.info", t - 60, now() + 10);
+    let total: f64 = info[0]["datapoints"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|x| x[0].as_f64()).sum())
+        .unwrap_or(0.0);
+    assert_eq!(total, 1.0, "{info}");
+}
+
+#[test]
+fn acknowledged_logs_survive_kill_9() {
+    let mut l = Lookout::start();
+    let t = now() - 60;
+    let mut acked = 0;
+    for batch in 0..20 {
+        let mut body = String::new();
+        for i in 0..50 {
+            body.push_str(&format!(
+                "{{\"ts\":{t},\"message\":\"batch {batch} line {i}\",\"component\":\"durable.app\"}}\n"
+            ));
+        }
+        acked += post_logs(&l, &body)["accepted"].as_u64().unwrap_or(0);
+    }
+    assert_eq!(acked, 1000);
+    l.kill9();
+    l.restart();
+    let mut count = 0;
+    let mut cursor = String::new();
+    loop {
+        let mut p = vec![
+            ("component", "durable"),
+            ("from", "-10min"),
+            ("limit", "10000"),
+        ];
+        if !cursor.is_empty() {
+            p.push(("cursor", cursor.as_str()));
+        }
+        let page = l.logs(&p);
+        count += page["logs"].as_array().map_or(0, Vec::len);
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(
+        count, 1000,
+        "every acknowledged log line is back after kill -9"
+    );
+}
+
+#[test]
+fn live_tail_streams_new_matching_logs() {
+    let l = Lookout::start();
+    let mut stream = TcpStream::connect(l.addrs.http).expect("connecting");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /api/v1/logs/tail?component=live.app&level=err HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("request");
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).expect("status line");
+    assert!(status.contains("200"), "{status}");
+    // The subscription exists once the response started; post after that.
+    let t = now();
+    post_logs(
+        &l,
+        &format!(
+            "{{\"ts\":{t},\"message\":\"not for us\",\"component\":\"other.app\",\"level\":\"err\"}}\n\
+             {{\"ts\":{t},\"message\":\"too mild\",\"component\":\"live.app\",\"level\":\"info\"}}\n\
+             {{\"ts\":{t},\"message\":\"tailed <b>error</b>\",\"component\":\"live.app.web\",\"level\":\"err\"}}\n"
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut line = String::new();
+    let mut data = None;
+    while Instant::now() < deadline {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(rest) = line.trim_end().strip_prefix("data: ") {
+            data = Some(serde_json::from_str::<serde_json::Value>(rest).expect("event JSON"));
+            break;
+        }
+    }
+    let data = data.expect("a tailed event");
+    assert_eq!(
+        data["message"], "tailed <b>error</b>",
+        "only the matching record, first: {data}"
+    );
+    assert_eq!(data["component"], "live.app.web");
+}
+
+#[test]
+fn bad_syslog_input_is_counted_and_the_rest_kept() {
+    let l = Lookout::start();
+    // Binary garbage on both syslog ports.
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    l.send_syslog_udp(&garbage);
+    l.send_syslog_tcp(&garbage);
+    // A 10 MB line without newline, then a good message, on one LF-framed connection.
+    let mut big = b"<11>Nov 22 10:00:00 web01 huge: ".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+    big.extend_from_slice(b"\n<11>Nov 22 10:00:01 web01 after.huge: still here\n");
+    l.send_syslog_tcp(&big);
+    // Invalid UTF-8 is kept and shown lossily.
+    l.send_syslog_udp(b"<11>Nov 22 10:00:02 web01 bytes.app: caf\xe9 \xff\xfe end");
+    // Components with 500 nodes or empty nodes are refused line by line, the rest kept.
+    let deep = vec!["n"; 500].join(".");
+    let reply = post_logs(
+        &l,
+        &format!(
+            "{{\"message\":\"too deep\",\"component\":\"{deep}\"}}\n\
+             {{\"message\":\"empty node\",\"component\":\"a..b\"}}\n\
+             {{\"message\":\"fine\",\"component\":\"ok.app\"}}\n"
+        ),
+    );
+    assert_eq!(reply["accepted"], 1, "{reply}");
+    let refused: Vec<i64> = reply["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .filter_map(|r| r["line"].as_i64())
+        .collect();
+    assert_eq!(refused, vec![1, 2], "{reply}");
+
+    let after = l.wait_for_logs(
+        &[
+            ("component", "after.huge"),
+            ("from", "-2d"),
+            ("until", "+2d"),
+        ],
+        1,
+    );
+    assert_eq!(after[0]["message"], "still here");
+    let huge = l.wait_for_logs(
+        &[("component", "huge"), ("from", "-2d"), ("until", "+2d")],
+        1,
+    );
+    assert_eq!(
+        huge[0]["fields"]["truncated"], "true",
+        "the 10 MB line is cut and marked"
+    );
+    assert!(huge[0]["message"].as_str().unwrap_or("").len() <= 64 * 1024);
+    let bytes = l.wait_for_logs(
+        &[
+            ("component", "bytes.app"),
+            ("from", "-2d"),
+            ("until", "+2d"),
+        ],
+        1,
+    );
+    assert_eq!(bytes[0]["message"], "caf\u{fffd} \u{fffd}\u{fffd} end");
+    let none = l.logs(&[("component", "n"), ("from", "-2d"), ("until", "+2d")]);
+    assert_eq!(none["logs"].as_array().map(Vec::len), Some(0), "{none}");
+    let ok = wait_until_ok(Duration::from_secs(20), || {
+        let invalid =
+            |proto| l.metric_sum("lookout_ingest_records_invalid_total", &[("proto", proto)]);
+        invalid("syslog_udp") >= 1.0 && invalid("syslog_tcp") >= 1.0 && invalid("ndjson") >= 2.0
+    });
+    assert!(
+        ok,
+        "invalid syslog and NDJSON input is counted: {:?}",
+        l.metrics()
+    );
+    assert!(l.healthy());
+}
