@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// [default: 127.0.0.1:1514] (key: listen.syslog). "off" disables it.
     #[arg(long, value_name = "ADDR")]
     pub syslog: Option<String>,
+    /// GELF address, UDP (chunked; gzip, zlib or plain) and TCP (NUL-framed)
+    /// [default: 127.0.0.1:12201] (key: listen.gelf). "off" disables it. GELF over HTTP is
+    /// `POST /gelf` on the HTTP listener.
+    #[arg(long, value_name = "ADDR")]
+    pub gelf: Option<String>,
     /// Longest time points received without acknowledgement (plaintext, UDP, pickle) wait before
     /// they are fsynced [default: 1s] (key: wal.sync_interval).
     #[arg(long, value_name = "DURATION")]

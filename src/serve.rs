@@ -75,6 +75,10 @@ struct Bound {
     syslog_tcp: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     syslog_udp: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gelf_tcp: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gelf_udp: Option<SocketAddr>,
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -135,6 +139,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(addr) => Some(bind_tcp_and_udp(addr, "syslog").await?),
         None => None,
     };
+    let gelf = match config.gelf {
+        Some(addr) => Some(bind_tcp_and_udp(addr, "GELF").await?),
+        None => None,
+    };
     let bound = Bound {
         http: http_listener.local_addr()?,
         graphite_tcp: graphite.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
@@ -142,6 +150,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         pickle: pickle.as_ref().map(|p| p.local_addr()).transpose()?,
         syslog_tcp: syslog.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
         syslog_udp: syslog.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
+        gelf_tcp: gelf.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
+        gelf_udp: gelf.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
     };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -176,21 +186,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .with_registry(&registry),
     );
     let log_appender: Arc<dyn lookout_core::LogAppender> = log_counts.clone();
+    let log_ingest = Arc::new(lookout_ingest::LogIngest::new(
+        log_appender.clone(),
+        registry.clone(),
+        lookout_ingest::Config {
+            max_connections: config.max_connections,
+            idle_timeout: config.idle_timeout,
+            ..lookout_ingest::Config::default()
+        },
+        shutdown_rx.clone(),
+    ));
     if let Some((tcp, udp)) = syslog {
-        let log_ingest = Arc::new(lookout_ingest::LogIngest::new(
-            log_appender.clone(),
-            registry.clone(),
-            lookout_ingest::Config {
-                max_connections: config.max_connections,
-                idle_timeout: config.idle_timeout,
-                ..lookout_ingest::Config::default()
-            },
-            shutdown_rx.clone(),
-        ));
         let i = log_ingest.clone();
         tasks.spawn(async move { i.serve_syslog_tcp(tcp).await });
-        tasks.spawn(async move { log_ingest.serve_syslog_udp(udp).await });
+        let i = log_ingest.clone();
+        tasks.spawn(async move { i.serve_syslog_udp(udp).await });
     }
+    if let Some((tcp, udp)) = gelf {
+        let i = log_ingest.clone();
+        tasks.spawn(async move { i.serve_gelf_tcp(tcp).await });
+        let i = log_ingest.clone();
+        tasks.spawn(async move { i.serve_gelf_udp(udp).await });
+    }
+    drop(log_ingest);
 
     let state = crate::http::AppState::new(
         tsdb.clone(),
@@ -238,6 +256,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Some(a) = bound.syslog_udp {
         eprintln!("lookout: syslog-udp listening on {a}");
+    }
+    if let Some(a) = bound.gelf_tcp {
+        eprintln!("lookout: gelf-tcp listening on {a}");
+    }
+    if let Some(a) = bound.gelf_udp {
+        eprintln!("lookout: gelf-udp listening on {a}");
     }
     write_ready(&ready_path, &bound)?;
     info!(data_dir = %data_dir.display(), "lookout {} ready", env!("CARGO_PKG_VERSION"));

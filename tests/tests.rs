@@ -39,5 +39,9 @@ mod cli;
 /// Interop with a real collectd (`write_graphite`) as the sender.
 mod collectd;
 
+/// Interop with a real rsyslog relaying `logger`'s UDP syslog to lookout over TCP, with LF and
+/// octet-counted framing.
+mod rsyslog;
+
 /// Differential test against Debian's carbon-cache + graphite-web 1.1.8 on the same data.
 mod conformance;

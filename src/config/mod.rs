@@ -24,6 +24,8 @@ pub const DEFAULT_GRAPHITE: &str = "127.0.0.1:2003";
 pub const DEFAULT_PICKLE: &str = "127.0.0.1:2004";
 /// Syslog: 514 needs root, 1514 is the usual unprivileged choice (Graylog, Loki's promtail).
 pub const DEFAULT_SYSLOG: &str = "127.0.0.1:1514";
+/// Graylog's GELF port.
+pub const DEFAULT_GELF: &str = "127.0.0.1:12201";
 /// The WAL sync interval: the longest unacknowledged points wait before they are on disk.
 pub const DEFAULT_WAL_SYNC: Duration = Duration::from_secs(1);
 /// How often self-metrics are written as `lookout.*` series: the finest default step.
@@ -58,6 +60,7 @@ pub struct Config {
     pub graphite: Option<SocketAddr>,
     pub pickle: Option<SocketAddr>,
     pub syslog: Option<SocketAddr>,
+    pub gelf: Option<SocketAddr>,
     pub wal_sync_interval: Duration,
     pub max_body: usize,
     pub max_connections: usize,
@@ -110,6 +113,11 @@ impl Config {
             "listen.syslog / --syslog",
             args.syslog.as_deref().or(raw.listen.syslog.as_deref()),
             DEFAULT_SYSLOG,
+        )?;
+        let gelf = addr(
+            "listen.gelf / --gelf",
+            args.gelf.as_deref().or(raw.listen.gelf.as_deref()),
+            DEFAULT_GELF,
         )?;
         let wal_sync_interval = match args
             .wal_sync_interval
@@ -239,6 +247,7 @@ impl Config {
             graphite,
             pickle,
             syslog,
+            gelf,
             wal_sync_interval,
             max_body,
             max_connections,

@@ -46,6 +46,7 @@ pub struct RawListen {
     pub graphite: Option<String>,
     pub pickle: Option<String>,
     pub syslog: Option<String>,
+    pub gelf: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,5 +1,5 @@
 //! HTTP ingestion, acknowledged only once durable: `POST /api/v1/metrics` (Graphite
-//! plaintext) and `POST /api/v1/logs` (NDJSON).
+//! plaintext), `POST /api/v1/logs` (NDJSON) and `POST /gelf` (one GELF message).
 //! The reply says what was kept and what was refused, line by line; good lines are stored even
 //! when others are refused.
 
@@ -105,4 +105,45 @@ pub async fn post_logs(
         "rejected": rejected,
         "rejected_total": errors.len(),
     })))
+}
+
+/// `POST /gelf`: one GELF message per request (plain JSON, or gzip/zlib detected by magic
+/// bytes), as Graylog's GELF HTTP input takes it. 202 once the message is durable, as Graylog
+/// answers; 400 naming the problem otherwise.
+pub async fn post_gelf(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let registry = &state.registry;
+    let record = match lookout_proto::gelf::parse_payload(&body, now_ns()) {
+        Ok(r) => r,
+        Err(e) => {
+            registry
+                .counter(
+                    "lookout_ingest_records_invalid_total",
+                    "Records refused as malformed, by protocol and reason.",
+                    &[("proto", "gelf_http"), ("reason", e.reason())],
+                )
+                .inc();
+            registry
+                .counter(
+                    "lookout_ingest_rejected_by_peer_total",
+                    "Records refused, by protocol and sending host.",
+                    &[("proto", "gelf_http"), ("peer", &peer.ip().to_string())],
+                )
+                .inc();
+            return Err(ApiError::BadRequest(format!("GELF message refused: {e}")));
+        }
+    };
+    registry
+        .counter(
+            "lookout_ingest_records_received_total",
+            "Log records received, by protocol.",
+            &[("proto", "gelf_http")],
+        )
+        .inc();
+    let appender = state.log_appender.clone();
+    tokio::task::spawn_blocking(move || appender.append(&[record], Durability::Synced)).await??;
+    Ok(axum::http::StatusCode::ACCEPTED)
 }

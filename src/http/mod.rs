@@ -79,6 +79,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/logs/components", get(logs::components))
         .route("/api/v1/logs/histogram", get(logs::histogram))
         .route("/api/v1/logs/tail", get(logs::tail))
+        .route("/gelf", post(ingest::post_gelf))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,

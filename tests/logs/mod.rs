@@ -475,3 +475,108 @@ fn bad_syslog_input_is_counted_and_the_rest_kept() {
     );
     assert!(l.healthy());
 }
+
+/// The Python interpreter of the test venv (`scripts/test` installs graypy there).
+fn test_python() -> std::path::PathBuf {
+    let venv = std::env::var_os("LOOKOUT_TEST_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv")
+        });
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/test to install test dependencies (graypy)",
+        python.display()
+    );
+    python
+}
+
+/// Runs `graypy_send.py MODE HOST PORT TAG`.
+fn graypy_send(mode: &str, addr: std::net::SocketAddr, tag: &str) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/logs/graypy_send.py");
+    let out = Command::new(test_python())
+        .arg(script)
+        .args([mode, &addr.ip().to_string(), &addr.port().to_string(), tag])
+        .output()
+        .expect("running graypy_send.py");
+    assert!(
+        out.status.success(),
+        "graypy {mode}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Checks what graypy sent with `tag` arrived whole: the error with its extra field, and the
+/// long warning (chunked over UDP) with every word.
+fn check_graypy_logs(l: &Lookout, tag: &str) {
+    let logs = l.wait_for_logs(
+        &[
+            ("component", "webapp.backend.git"),
+            ("from", "-10min"),
+            ("contains", tag),
+        ],
+        2,
+    );
+    let err = logs
+        .iter()
+        .find(|x| x["message"] == format!("{tag} render failed"))
+        .expect("the error");
+    assert_eq!(err["level"], "err", "{err}");
+    assert_eq!(err["fields"]["repo"], "linux", "{err}");
+    let long = logs
+        .iter()
+        .find(|x| x["level"] == "warning")
+        .expect("the long warning");
+    let text = long["message"].as_str().unwrap_or("");
+    assert!(
+        text.starts_with(&format!("{tag} long w0-0 ")),
+        "{}",
+        &text[..text.len().min(80)]
+    );
+    assert!(
+        text.ends_with("w699-89473"),
+        "the whole message arrived: …{}",
+        &text[text.len().saturating_sub(40)..]
+    );
+}
+
+#[test]
+fn gelf_over_http_is_acknowledged_once_stored() {
+    let l = Lookout::start();
+    let t = now() - 5;
+    let body = format!(
+        "{{\"version\":\"1.1\",\"host\":\"web07\",\"short_message\":\"gelf http hello\",\"timestamp\":{t}.25,\"level\":3,\"_component\":\"webapp.backend.git\",\"_repo\":\"linux\"}}"
+    );
+    let r = l.post("/gelf", "application/json", body.as_bytes());
+    assert_eq!(r.status, 202, "{}", r.text());
+    // Acknowledged means stored: readable at once.
+    let logs = l.logs(&[
+        ("component", "webapp.backend.git"),
+        ("from", "-10min"),
+        ("contains", "gelf http hello"),
+    ]);
+    let one = &logs["logs"][0];
+    assert_eq!(one["host"], "web07", "{logs}");
+    assert_eq!(one["level"], "err");
+    assert_eq!(one["fields"]["repo"], "linux");
+    assert_eq!(one["ts_ns"].as_i64(), Some(t * 1_000_000_000 + 250_000_000));
+    let bad = l.post("/gelf", "application/json", b"{\"version\":\"1.1\"");
+    assert_eq!(bad.status, 400, "{}", bad.text());
+}
+
+#[test]
+fn gelf_from_graypy_over_udp_chunked_and_compressed() {
+    let l = Lookout::start();
+    let tag = format!("gelfudp{}", std::process::id());
+    graypy_send("udp", l.addrs.gelf_udp, &tag);
+    check_graypy_logs(&l, &tag);
+}
+
+#[test]
+fn gelf_from_graypy_over_tcp() {
+    let l = Lookout::start();
+    let tag = format!("gelftcp{}", std::process::id());
+    graypy_send("tcp", l.addrs.gelf_tcp, &tag);
+    check_graypy_logs(&l, &tag);
+}

@@ -104,6 +104,10 @@ pub struct Addrs {
     pub syslog_tcp: SocketAddr,
     /// Syslog over UDP.
     pub syslog_udp: SocketAddr,
+    /// GELF over TCP (NUL-framed).
+    pub gelf_tcp: SocketAddr,
+    /// GELF over UDP (chunked).
+    pub gelf_udp: SocketAddr,
 }
 
 /// A running `lookout serve`. Killed (SIGKILL) on drop; its stderr is printed if the test is
@@ -145,6 +149,8 @@ impl Lookout {
                 pickle: ([127, 0, 0, 1], 0).into(),
                 syslog_tcp: ([127, 0, 0, 1], 0).into(),
                 syslog_udp: ([127, 0, 0, 1], 0).into(),
+                gelf_tcp: ([127, 0, 0, 1], 0).into(),
+                gelf_udp: ([127, 0, 0, 1], 0).into(),
             },
             generation: 0,
         };
@@ -194,6 +200,7 @@ impl Lookout {
             .args(["--graphite", "127.0.0.1:0"])
             .args(["--pickle", "127.0.0.1:0"])
             .args(["--syslog", "127.0.0.1:0"])
+            .args(["--gelf", "127.0.0.1:0"])
             .args(&self.extra_args)
             // Run where no lookout.toml can be picked up by accident.
             .current_dir(self.dir.path())
@@ -552,6 +559,8 @@ fn read_ready(path: &Path) -> Option<Addrs> {
         pickle: addr("pickle")?,
         syslog_tcp: addr("syslog_tcp")?,
         syslog_udp: addr("syslog_udp")?,
+        gelf_tcp: addr("gelf_tcp")?,
+        gelf_udp: addr("gelf_udp")?,
     })
 }
 

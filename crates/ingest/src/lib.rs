@@ -5,8 +5,8 @@
 //! storage. Every input is bounded (connections, idle time, line and frame and datagram sizes)
 //! and every refusal is counted on the self-metrics registry and logged at a limited rate.
 //!
-//! Logs take the same path: [`LogIngest`] serves syslog over UDP and TCP and appends through
-//! `lookout_core::LogAppender`, with the same bounds, counters and shutdown.
+//! Logs take the same path: [`LogIngest`] serves syslog and GELF over UDP and TCP and
+//! appends through `lookout_core::LogAppender`, with the same bounds, counters and shutdown.
 //!
 //! This crate does not parse (that is `lookout-proto`), store (the engines) or serve HTTP (the
 //! binary, which uses [`HttpIngestCounters`] to count HTTP ingest the same way).
@@ -28,6 +28,8 @@
 //!   in front of the log store.
 //! - `syslog`: [`LogIngest`], the log listeners' shared state, and syslog over UDP and TCP
 //!   (octet-counting or LF framing), batched to the log store.
+//! - `gelf`: GELF over UDP (whole or chunked payloads, reassembled and expired) and over TCP
+//!   (NUL-framed JSON), served by [`LogIngest`] and batched to the log store the same way.
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -40,6 +42,7 @@ mod clock;
 mod config;
 mod counters;
 mod error;
+mod gelf;
 mod ingest;
 mod log_counts;
 mod pickle;

@@ -72,12 +72,12 @@ pub struct LogIngest {
 }
 
 /// State shared by every log listener task and blocking job.
-struct LogShared {
-    appender: Arc<dyn LogAppender>,
-    registry: Arc<Registry>,
-    config: Config,
-    shutdown: watch::Receiver<bool>,
-    store_warnings: WarnLimiter,
+pub(crate) struct LogShared {
+    pub(crate) appender: Arc<dyn LogAppender>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) config: Config,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) store_warnings: WarnLimiter,
 }
 
 impl LogIngest {
@@ -121,6 +121,18 @@ impl LogIngest {
             drive(shared.clone(), counters.clone(), stream, peer)
         })
         .await;
+    }
+
+    /// Serves GELF over UDP: whole payloads (plain, gzip or zlib JSON) and chunked messages,
+    /// reassembled. Returns after shutdown, once the payloads already received are stored.
+    pub async fn serve_gelf_udp(&self, socket: UdpSocket) {
+        crate::gelf::serve_udp(self.shared.clone(), socket).await;
+    }
+
+    /// Serves GELF over TCP: uncompressed JSON messages, each ended by a NUL byte. Returns
+    /// after shutdown, once every connection has stored what it read.
+    pub async fn serve_gelf_tcp(&self, listener: TcpListener) {
+        crate::gelf::serve_tcp(self.shared.clone(), listener).await;
     }
 }
 

@@ -7,9 +7,12 @@
 //! - `pickle`: pickle frames, refused and truncated pickles, oversized frames.
 //! - `syslog`: syslog over UDP and TCP into the in-memory log store: both RFCs, both TCP
 //!   framings, over-long lines, garbage, refusal counters.
+//! - `gelf`: GELF over UDP (plain, gzip, zlib, chunked) and NUL-framed TCP into the in-memory
+//!   log store: reassembly, refused chunks, oversized frames.
 //! - `bounds`: the connection cap, idle timeouts, and shutdown storing the batch in flight.
 
 mod bounds;
+mod gelf;
 mod graphite_tcp;
 mod graphite_udp;
 mod harness;

@@ -1,0 +1,659 @@
+//! GELF listeners for [`crate::LogIngest`]: UDP, where a datagram is a whole payload (plain,
+//! gzip or zlib JSON) or one chunk of a message reassembled here, and TCP, where uncompressed
+//! JSON messages are each ended by a NUL byte (as Graylog's TCP input expects). Datagrams and
+//! frames are cut on the reactor; decompression, parsing (`lookout_proto::gelf`) and
+//! appending happen on a blocking thread, a batch at a time, as for syslog.
+//!
+//! The chunk reassembly itself is `lookout_proto::gelf::Reassembler`'s (pure, memory-bounded);
+//! this module owns its clock, calls its expiry every second, and counts what it drops. The
+//! connection cap is `accept`'s, counting `counters`'.
+
+use std::io::ErrorKind;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lookout_core::limits::MAX_GELF_DECOMPRESSED_BYTES;
+use lookout_core::selfmon::Registry;
+use lookout_core::{Durability, LogRecord};
+use lookout_proto::excerpt;
+use lookout_proto::gelf::{parse_payload, Reassembler, CHUNK_MAGIC};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::{JoinError, JoinHandle};
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::{debug, error, warn};
+
+use crate::accept::{accept_loop_with, AcceptBounds};
+use crate::backoff::Backoff;
+use crate::clock::now_unix_ns;
+use crate::counters::{ProtoCounters, RECORDS_INVALID, UDP_DROPPED};
+use crate::error::Error;
+use crate::ingest::Shared;
+use crate::syslog::LogShared;
+use crate::warn_limiter::WarnLimiter;
+
+/// `proto` and `listener` label of GELF over UDP.
+const PROTO_UDP: &str = "gelf_udp";
+/// `proto` and `listener` label of GELF over TCP.
+const PROTO_TCP: &str = "gelf_tcp";
+
+/// Most messages in one batch, hence in one `append` call (the same trade-off as syslog's).
+const MAX_BATCH_RECORDS: usize = 4096;
+
+/// Most payload bytes waiting in one batch. Past it TCP stops reading until the batch in
+/// flight is stored, and UDP drops (and counts) datagrams: the store is far behind.
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest datagram read whole: any UDP payload fits, so the socket never cuts one.
+const MAX_DATAGRAM_BYTES: usize = 65_536;
+
+/// How often incomplete chunked messages are checked for expiry. The reassembler drops a
+/// message 5 s after its first chunk; checking every second keeps that within a second.
+const EXPIRE_EVERY: Duration = Duration::from_secs(1);
+
+/// A TCP connection's read buffer: one frame of the largest size and its NUL. Never grown, so a
+/// connection holds at most this much however long a frame is.
+const READ_BUFFER: usize = MAX_GELF_DECOMPRESSED_BYTES + 1;
+
+/// Help of the refusal counter, for refusals counted without a peer (chunk timeouts and
+/// evictions belong to no known sender).
+const RECORDS_INVALID_HELP: &str = "Records (lines, pickle entries or frames) refused.";
+
+/// Reason counted when a chunked message did not complete in time.
+const REASON_CHUNK_TIMEOUT: &str = "chunk_timeout";
+/// Reason counted when an incomplete chunked message was dropped to bound memory.
+const REASON_CHUNK_EVICTED: &str = "chunk_evicted";
+/// Reason counted when a TCP frame exceeds [`MAX_GELF_DECOMPRESSED_BYTES`].
+const REASON_FRAME_TOO_LARGE: &str = "frame_too_large";
+/// Reason counted when a TCP connection broke inside a frame.
+const REASON_TRUNCATED: &str = "truncated";
+
+/// Payloads on their way to be parsed and stored, and the buffers reused for them.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    messages: Vec<Message>,
+    records: Vec<LogRecord>,
+}
+
+/// Where one payload of a batch is, and who sent it (for counting refusals).
+struct Message {
+    peer: IpAddr,
+    range: Range<usize>,
+}
+
+impl Batch {
+    fn push(&mut self, peer: IpAddr, payload: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(payload);
+        self.messages.push(Message {
+            peer,
+            range: start..self.data.len(),
+        });
+    }
+
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// The batch holds as much as one batch should: send it before reading more.
+    fn is_full(&self) -> bool {
+        self.messages.len() >= MAX_BATCH_RECORDS || self.data.len() >= MAX_BATCH_BYTES
+    }
+}
+
+/// Sends `pending` to a blocking thread, leaving an empty batch (reusing `spare`) in its place.
+fn dispatch(
+    shared: &Arc<LogShared>,
+    counters: &Arc<ProtoCounters>,
+    pending: &mut Batch,
+    spare: &mut Option<Batch>,
+) -> JoinHandle<Batch> {
+    let batch = std::mem::replace(pending, spare.take().unwrap_or_default());
+    let (shared, counters) = (shared.clone(), counters.clone());
+    tokio::task::spawn_blocking(move || run(&shared, &counters, batch))
+}
+
+/// Decompresses and parses every payload of a batch, counts the refused ones, stores the rest,
+/// and returns the emptied buffers.
+fn run(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch {
+    let now_ns = now_unix_ns();
+    batch.records.clear();
+    for message in &batch.messages {
+        let bytes = batch.data.get(message.range.clone()).unwrap_or_default();
+        match parse_payload(bytes, now_ns) {
+            Ok(record) => batch.records.push(record),
+            Err(e) => counters.refuse(
+                message.peer,
+                e.reason(),
+                &format_args!("{e}: \"{}\"", excerpt(bytes)),
+            ),
+        }
+    }
+    let peer = batch.messages.first().map(|m| m.peer);
+    if let Some(peer) = peer {
+        counters.record(peer, batch.records.len(), &[], |_| None);
+    }
+    if !batch.records.is_empty() {
+        if let Err(e) = shared.appender.append(&batch.records, Durability::Buffered) {
+            counters.dropped_by_store(peer, batch.records.len());
+            if let Some(suppressed) = shared.store_warnings.allow(1) {
+                warn!(
+                    proto = counters.proto(),
+                    "storing {} log records: {e}; {suppressed} more batches refused since the last warning",
+                    batch.records.len()
+                );
+            }
+        }
+    }
+    batch.records.clear();
+    batch.data.clear();
+    batch.messages.clear();
+    batch
+}
+
+/// The chunk reassembly of one UDP listener, with the counting of what it refuses or drops.
+struct Chunks {
+    reassembler: Reassembler,
+    counters: Arc<ProtoCounters>,
+    registry: Arc<Registry>,
+    /// `Reassembler::evicted` when last counted, to count only the new evictions.
+    evicted: u64,
+}
+
+impl Chunks {
+    fn new(counters: Arc<ProtoCounters>, registry: Arc<Registry>) -> Chunks {
+        Chunks {
+            reassembler: Reassembler::new(),
+            counters,
+            registry,
+            evicted: 0,
+        }
+    }
+
+    /// Adds one datagram: a whole payload goes to `pending` as is, a chunk to the reassembler,
+    /// and the message it completes (if any) to `pending`. `now_ns` is the listener's
+    /// monotonic clock.
+    fn datagram(&mut self, peer: IpAddr, datagram: &[u8], now_ns: i64, pending: &mut Batch) {
+        if !datagram.starts_with(&CHUNK_MAGIC) {
+            pending.push(peer, datagram);
+            return;
+        }
+        match self.reassembler.push(datagram, now_ns) {
+            Ok(Some(payload)) => pending.push(peer, &payload),
+            Ok(None) => {}
+            Err(e) => self.counters.refuse(
+                peer,
+                e.reason(),
+                &format_args!("{e}: \"{}\"", excerpt(datagram)),
+            ),
+        }
+        let evicted = self.reassembler.evicted();
+        if evicted > self.evicted {
+            self.lost(REASON_CHUNK_EVICTED, evicted - self.evicted);
+            self.evicted = evicted;
+        }
+    }
+
+    /// Drops (and counts) the chunked messages that did not complete in time.
+    fn expire(&mut self, now_ns: i64) {
+        let expired = self.reassembler.expire(now_ns);
+        if expired > 0 {
+            self.lost(REASON_CHUNK_TIMEOUT, expired as u64);
+        }
+    }
+
+    /// Counts `n` incomplete messages dropped. Their senders are not known (a message's chunks
+    /// may come from anywhere), so no per-peer counter moves.
+    fn lost(&self, reason: &'static str, n: u64) {
+        let labels = [("proto", PROTO_UDP), ("reason", reason)];
+        self.registry
+            .counter(RECORDS_INVALID, RECORDS_INVALID_HELP, &labels)
+            .add(n);
+        debug!(
+            proto = PROTO_UDP,
+            reason, "dropped {n} incomplete chunked messages"
+        );
+    }
+}
+
+/// Nanoseconds since `start`, the reassembler's clock: monotonic, so a wall-clock jump
+/// neither expires every message at once nor keeps one forever.
+fn elapsed_ns(start: Instant) -> i64 {
+    i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// Receives datagrams until shutdown, reassembling chunked messages, then stores what was
+/// received. Incomplete chunked messages are dropped at shutdown.
+pub(crate) async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
+    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_UDP));
+    let dropped = shared.registry.counter(
+        UDP_DROPPED,
+        "UDP datagrams that could not be received or were dropped for lack of capacity.",
+        &[],
+    );
+    let mut chunks = Chunks::new(counters.clone(), shared.registry.clone());
+    let start = Instant::now();
+    let mut expiry = tokio::time::interval(EXPIRE_EVERY);
+    expiry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut datagram = vec![0u8; MAX_DATAGRAM_BYTES];
+    let mut pending = Batch::default();
+    let mut spare: Option<Batch> = None;
+    let mut in_flight: Option<JoinHandle<Batch>> = None;
+    let mut shutdown = shared.shutdown.clone();
+    let mut backoff = Backoff::new();
+    let warnings = WarnLimiter::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = Shared::stopped(&mut shutdown) => break,
+            joined = join(&mut in_flight), if in_flight.is_some() => {
+                in_flight = None;
+                spare = finished(joined);
+            }
+            _ = expiry.tick() => chunks.expire(elapsed_ns(start)),
+            received = socket.recv_from(&mut datagram) => match received {
+                Ok((n, from)) => {
+                    backoff.reset();
+                    let peer = from.ip();
+                    if pending.is_full() {
+                        dropped.inc();
+                        counters.count_peer(peer, 1);
+                        if let Some(suppressed) = warnings.allow(1) {
+                            warn!(%peer, proto = PROTO_UDP, "GELF datagram dropped: the store is behind; {suppressed} more dropped since the last warning");
+                        }
+                    } else {
+                        let bytes = datagram.get(..n).unwrap_or_default();
+                        chunks.datagram(peer, bytes, elapsed_ns(start), &mut pending);
+                    }
+                }
+                Err(source) => {
+                    dropped.inc();
+                    if let Some(suppressed) = warnings.allow(1) {
+                        let e = Error::Receive { listener: PROTO_UDP, source };
+                        warn!("{e}; {suppressed} more errors since the last warning");
+                    }
+                    if !backoff.pause(&mut shutdown).await {
+                        break;
+                    }
+                }
+            }
+        }
+        if in_flight.is_none() && !pending.is_empty() {
+            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare));
+        }
+    }
+    if let Some(handle) = in_flight.take() {
+        spare = finished(handle.await);
+    }
+    if !pending.is_empty() {
+        finished(dispatch(&shared, &counters, &mut pending, &mut spare).await);
+    }
+}
+
+/// Serves GELF over TCP under the connection cap until shutdown.
+pub(crate) async fn serve_tcp(shared: Arc<LogShared>, listener: TcpListener) {
+    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_TCP));
+    let bounds = AcceptBounds {
+        registry: &shared.registry,
+        max_connections: shared.config.max_connections,
+        shutdown: shared.shutdown.clone(),
+    };
+    let handler = shared.clone();
+    accept_loop_with(bounds, listener, PROTO_TCP, move |stream, peer| {
+        drive(handler.clone(), counters.clone(), stream, peer)
+    })
+    .await;
+}
+
+/// Why a TCP connection stopped reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Reading,
+    /// The sender closed its side: an unterminated last frame is still a message.
+    Eof,
+    /// Idle timeout or read error: an unfinished frame is incomplete.
+    Broken,
+    /// Shutdown: store what is complete.
+    Stopping,
+}
+
+/// Framing state of one TCP connection: the bytes of the unfinished frame, and whether an
+/// oversized frame is being skipped up to its NUL.
+#[derive(Default)]
+struct Frames {
+    buf: Vec<u8>,
+    skipping: bool,
+}
+
+impl Frames {
+    /// Moves every complete frame at the front of the buffer into `pending` (blank frames are
+    /// dropped: senders often add a newline after the NUL), and starts skipping when the
+    /// unfinished frame is already longer than any message may be, counting it once.
+    fn cut(&mut self, pending: &mut Batch, counters: &ProtoCounters, peer: IpAddr) {
+        let mut at = 0;
+        if self.skipping {
+            match memchr::memchr(0, &self.buf) {
+                Some(nul) => {
+                    self.skipping = false;
+                    at = nul + 1;
+                }
+                None => {
+                    self.buf.clear();
+                    return;
+                }
+            }
+        }
+        let mut waiting = true;
+        while !pending.is_full() {
+            let rest = self.buf.get(at..).unwrap_or_default();
+            let Some(nul) = memchr::memchr(0, rest) else {
+                waiting = false;
+                break;
+            };
+            let frame = rest.get(..nul).unwrap_or_default();
+            if frame.len() > MAX_GELF_DECOMPRESSED_BYTES {
+                refuse_too_large(counters, peer, frame);
+            } else if !is_blank(frame) {
+                pending.push(peer, frame);
+            }
+            at += nul + 1;
+        }
+        let rest = self.buf.get(at..).unwrap_or_default();
+        if !waiting && rest.len() > MAX_GELF_DECOMPRESSED_BYTES {
+            refuse_too_large(counters, peer, rest);
+            self.skipping = true;
+            self.buf.clear();
+            return;
+        }
+        self.buf.drain(..at.min(self.buf.len()));
+    }
+
+    /// At the end of a connection's input: after the sender closed, an unterminated last frame
+    /// is still a message; after a broken connection it is incomplete, counted.
+    fn end(&mut self, phase: Phase, pending: &mut Batch, counters: &ProtoCounters, peer: IpAddr) {
+        if pending.is_full() && !self.skipping && memchr::memchr(0, &self.buf).is_some() {
+            // Complete frames are still waiting for room in the next batch.
+            return;
+        }
+        if !self.skipping && !is_blank(&self.buf) {
+            match phase {
+                Phase::Eof => pending.push(peer, &self.buf),
+                Phase::Broken => counters.refuse(
+                    peer,
+                    REASON_TRUNCATED,
+                    &format_args!(
+                        "connection ended inside a frame of {} bytes",
+                        self.buf.len()
+                    ),
+                ),
+                Phase::Reading | Phase::Stopping => {}
+            }
+        }
+        self.buf.clear();
+        self.skipping = false;
+    }
+}
+
+fn refuse_too_large(counters: &ProtoCounters, peer: IpAddr, frame: &[u8]) {
+    counters.refuse(
+        peer,
+        REASON_FRAME_TOO_LARGE,
+        &format_args!(
+            "frame over {MAX_GELF_DECOMPRESSED_BYTES} bytes, skipped: \"{}\"",
+            excerpt(frame)
+        ),
+    );
+}
+
+/// A frame of nothing but whitespace carries no message.
+fn is_blank(frame: &[u8]) -> bool {
+    frame.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Runs one TCP connection to its end, storing every complete message it read.
+async fn drive(
+    shared: Arc<LogShared>,
+    counters: Arc<ProtoCounters>,
+    stream: TcpStream,
+    peer: IpAddr,
+) {
+    let idle = shared.config.idle_timeout;
+    let mut shutdown = shared.shutdown.clone();
+    let mut frames = Frames::default();
+    let mut pending = Batch::default();
+    let mut spare: Option<Batch> = None;
+    let mut in_flight: Option<JoinHandle<Batch>> = None;
+    let mut phase = Phase::Reading;
+    let idle_timer = tokio::time::sleep_until(idle_deadline(idle));
+    tokio::pin!(idle_timer);
+    loop {
+        // Allocated when the first data arrives and never grown: after `cut`, the buffer is
+        // full only while complete frames wait for room in a full batch.
+        let room = frames.buf.capacity() == 0 || frames.buf.len() < frames.buf.capacity();
+        let reading = phase == Phase::Reading && !pending.is_full() && room;
+        tokio::select! {
+            biased;
+            () = Shared::stopped(&mut shutdown), if phase == Phase::Reading => {
+                phase = Phase::Stopping;
+            }
+            joined = join(&mut in_flight), if in_flight.is_some() => {
+                in_flight = None;
+                spare = finished(joined);
+                idle_timer.as_mut().reset(idle_deadline(idle));
+            }
+            ready = stream.readable(), if reading => {
+                if frames.buf.capacity() == 0 {
+                    frames.buf.reserve_exact(READ_BUFFER);
+                }
+                match ready.and_then(|()| stream.try_read_buf(&mut frames.buf)) {
+                    Ok(0) => phase = Phase::Eof,
+                    Ok(_) => idle_timer.as_mut().reset(idle_deadline(idle)),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(source) => {
+                        debug!("{}", Error::Read { listener: PROTO_TCP, peer, source });
+                        phase = Phase::Broken;
+                    }
+                }
+            }
+            () = &mut idle_timer, if phase == Phase::Reading && in_flight.is_none() => {
+                debug!(%peer, proto = PROTO_TCP, "closing idle connection");
+                phase = Phase::Broken;
+            }
+        }
+        frames.cut(&mut pending, &counters, peer);
+        if phase != Phase::Reading {
+            frames.end(phase, &mut pending, &counters, peer);
+        }
+        if in_flight.is_none() {
+            if !pending.is_empty() {
+                in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare));
+            } else if phase != Phase::Reading {
+                break;
+            }
+        }
+    }
+}
+
+/// When a connection silent from now on is closed; a timeout too large to represent means a
+/// century.
+fn idle_deadline(idle: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = Instant::now();
+    now.checked_add(idle)
+        .or_else(|| now.checked_add(CENTURY))
+        .unwrap_or(now)
+}
+
+async fn join(in_flight: &mut Option<JoinHandle<Batch>>) -> Result<Batch, JoinError> {
+    match in_flight {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The buffers of a finished batch, to reuse. A batch that panicked lost its records; that is
+/// a bug in lookout, logged loudly, and the listener goes on.
+fn finished(joined: Result<Batch, JoinError>) -> Option<Batch> {
+    match joined {
+        Ok(batch) => Some(batch),
+        Err(e) => {
+            error!("a GELF ingest batch failed: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    const SECOND: i64 = 1_000_000_000;
+
+    fn invalid(registry: &Registry, proto: &str, reason: &str) -> u64 {
+        let labels = [("proto", proto), ("reason", reason)];
+        registry.counter(RECORDS_INVALID, "", &labels).get()
+    }
+
+    fn texts(batch: &Batch) -> Vec<String> {
+        batch
+            .messages
+            .iter()
+            .map(|m| String::from_utf8_lossy(&batch.data[m.range.clone()]).into_owned())
+            .collect()
+    }
+
+    /// A chunk of message `id`: sequence `seq` of `count`, carrying `data`.
+    fn chunk(id: u8, seq: u8, count: u8, data: &[u8]) -> Vec<u8> {
+        let mut c = CHUNK_MAGIC.to_vec();
+        c.extend_from_slice(&[id; 8]);
+        c.extend_from_slice(&[seq, count]);
+        c.extend_from_slice(data);
+        c
+    }
+
+    #[test]
+    fn incomplete_chunked_messages_expire_after_five_seconds_and_are_counted() {
+        let registry = Arc::new(Registry::new());
+        let counters = Arc::new(ProtoCounters::new(registry.clone(), PROTO_UDP));
+        let mut chunks = Chunks::new(counters, registry.clone());
+        let mut pending = Batch::default();
+        chunks.datagram(PEER, &chunk(1, 0, 2, b"{\"a\""), 0, &mut pending);
+        chunks.datagram(PEER, &chunk(2, 0, 2, b"{\"b\""), 3 * SECOND, &mut pending);
+        chunks.expire(5 * SECOND);
+        assert_eq!(invalid(&registry, PROTO_UDP, REASON_CHUNK_TIMEOUT), 0);
+        chunks.expire(6 * SECOND);
+        assert_eq!(invalid(&registry, PROTO_UDP, REASON_CHUNK_TIMEOUT), 1);
+        // The first message is gone: its last chunk now starts a new, incomplete one.
+        chunks.datagram(PEER, &chunk(1, 1, 2, b":1}"), 6 * SECOND, &mut pending);
+        chunks.datagram(PEER, &chunk(2, 1, 2, b":2}"), 6 * SECOND, &mut pending);
+        assert_eq!(texts(&pending), ["{\"b\":2}"]);
+        chunks.expire(20 * SECOND);
+        assert_eq!(invalid(&registry, PROTO_UDP, REASON_CHUNK_TIMEOUT), 2);
+    }
+
+    #[test]
+    fn whole_payloads_pass_and_bad_chunks_are_counted_by_reason() {
+        let registry = Arc::new(Registry::new());
+        let counters = Arc::new(ProtoCounters::new(registry.clone(), PROTO_UDP));
+        let mut chunks = Chunks::new(counters, registry.clone());
+        let mut pending = Batch::default();
+        chunks.datagram(PEER, b"{\"x\":1}", 0, &mut pending);
+        chunks.datagram(PEER, &chunk(3, 0, 129, b"{}"), 0, &mut pending);
+        chunks.datagram(PEER, &chunk(3, 2, 2, b"{}"), 0, &mut pending);
+        chunks.datagram(PEER, &CHUNK_MAGIC, 0, &mut pending);
+        chunks.datagram(PEER, &chunk(4, 0, 1, b"{\"one\":1}"), 0, &mut pending);
+        assert_eq!(texts(&pending), ["{\"x\":1}", "{\"one\":1}"]);
+        assert_eq!(invalid(&registry, PROTO_UDP, "chunk_count"), 1);
+        assert_eq!(invalid(&registry, PROTO_UDP, "chunk_sequence"), 1);
+        assert_eq!(invalid(&registry, PROTO_UDP, "not_a_chunk"), 1);
+    }
+
+    /// Feeds `reads` to one connection's framing, ends the input with `phase` (if not
+    /// `Reading`), and returns the messages cut, the registry, and the most bytes the buffer
+    /// kept between reads.
+    fn feed(reads: &[&[u8]], phase: Phase) -> (Vec<String>, Arc<Registry>, usize) {
+        let registry = Arc::new(Registry::new());
+        let counters = ProtoCounters::new(registry.clone(), PROTO_TCP);
+        let (mut frames, mut pending, mut peak) = (Frames::default(), Batch::default(), 0);
+        for read in reads {
+            frames.buf.extend_from_slice(read);
+            frames.cut(&mut pending, &counters, PEER);
+            peak = peak.max(frames.buf.len());
+        }
+        if phase != Phase::Reading {
+            frames.end(phase, &mut pending, &counters, PEER);
+        }
+        (texts(&pending), registry, peak)
+    }
+
+    #[track_caller]
+    fn check(reads: &[&[u8]], phase: Phase, want: &[&str], refused: &[(&str, u64)]) {
+        let (got, registry, _) = feed(reads, phase);
+        assert_eq!(got, want, "{reads:?}");
+        for (reason, n) in refused {
+            assert_eq!(
+                invalid(&registry, PROTO_TCP, reason),
+                *n,
+                "{reason} in {reads:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn frames_are_cut_at_nul_bytes() {
+        check(&[b"a\0b\0c"], Phase::Reading, &["a", "b"], &[]);
+        check(&[b"a\0b\0c"], Phase::Eof, &["a", "b", "c"], &[]);
+        check(&[b"a", b"b\0", b"\0\n\0"], Phase::Eof, &["ab"], &[]);
+        check(&[b"a\0\n"], Phase::Eof, &["a"], &[(REASON_TRUNCATED, 0)]);
+        check(
+            &[b"a\0par"],
+            Phase::Broken,
+            &["a"],
+            &[(REASON_TRUNCATED, 1)],
+        );
+        check(
+            &[b"a\0par"],
+            Phase::Stopping,
+            &["a"],
+            &[(REASON_TRUNCATED, 0)],
+        );
+    }
+
+    #[test]
+    fn an_oversized_frame_is_counted_once_and_skipped_without_buffering() {
+        let long = vec![b'x'; 3 * MAX_GELF_DECOMPRESSED_BYTES];
+        let reads: Vec<&[u8]> = std::iter::once(&b"first\0"[..])
+            .chain(long.chunks(MAX_GELF_DECOMPRESSED_BYTES / 4))
+            .chain([&b"tail\0next\0"[..]])
+            .collect();
+        let (got, registry, peak) = feed(&reads, Phase::Eof);
+        assert_eq!(got, ["first", "next"]);
+        assert_eq!(invalid(&registry, PROTO_TCP, REASON_FRAME_TOO_LARGE), 1);
+        assert!(peak <= MAX_GELF_DECOMPRESSED_BYTES, "kept {peak} bytes");
+        // A long frame complete within one read is refused too.
+        let mut one = vec![b'y'; MAX_GELF_DECOMPRESSED_BYTES + 1];
+        one.extend_from_slice(b"\0ok\0");
+        check(&[&one], Phase::Eof, &["ok"], &[(REASON_FRAME_TOO_LARGE, 1)]);
+        // An oversized frame the sender never ends is not stored at EOF.
+        check(&[&long], Phase::Eof, &[], &[(REASON_FRAME_TOO_LARGE, 1)]);
+    }
+
+    #[test]
+    fn a_full_batch_stops_cutting_until_it_is_sent() {
+        let registry = Arc::new(Registry::new());
+        let counters = ProtoCounters::new(registry, PROTO_TCP);
+        let mut frames = Frames {
+            buf: b"m\0".repeat(MAX_BATCH_RECORDS + 10),
+            skipping: false,
+        };
+        let mut pending = Batch::default();
+        frames.cut(&mut pending, &counters, PEER);
+        assert_eq!(pending.messages.len(), MAX_BATCH_RECORDS);
+        assert_eq!(frames.buf.len(), 10 * 2, "the rest waits in the buffer");
+        frames.end(Phase::Eof, &mut pending, &counters, PEER);
+        assert_eq!(frames.buf.len(), 10 * 2, "still waiting after EOF");
+    }
+}
