@@ -21,9 +21,9 @@ use super::render::time_range_with_default;
 use super::AppState;
 
 /// Default and largest page sizes: a page is meant for a screen or a script, and a cursor
-/// fetches the next one.
+/// fetches the next one. 100k records is ~30 MB of JSON.
 const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 10_000;
+const MAX_LIMIT: usize = 100_000;
 /// Largest compiled size of a `regex` filter (the `regex` crate's own default is 10 MiB); a
 /// regex is linear-time in the text, this bounds its automaton.
 const MAX_REGEX_BYTES: usize = 1 << 20;
@@ -102,13 +102,15 @@ pub async fn query(
 ) -> Result<Response, ApiError> {
     let params = Params::from_request(q.as_deref(), &HeaderMap::new(), &[]);
     let (from, until) = time_range_with_default(&params, lookout_ingest::now_unix(), "-1h")?;
+    // Larger limits are clamped, not refused: the page says where to go on (`next_cursor`).
     let limit = match params.get("limit").filter(|l| !l.is_empty()) {
         None => DEFAULT_LIMIT,
         Some(l) => l
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::BadRequest(format!("limit {l:?}: want 1 to {MAX_LIMIT}")))?,
+            .filter(|n| *n >= 1)
+            .map(|n| n.min(MAX_LIMIT))
+            .ok_or_else(|| ApiError::BadRequest(format!("limit {l:?}: want a positive number")))?,
     };
     let order = match params.get("order").unwrap_or("asc") {
         "asc" => LogOrder::Asc,
@@ -132,8 +134,9 @@ pub async fn query(
         .collect();
     let query = LogQuery {
         component: component_glob(&params)?,
+        // As in /render, `until` is inclusive: its whole last second is part of the range.
         from_ns: from.saturating_mul(1_000_000_000),
-        until_ns: until.saturating_mul(1_000_000_000),
+        until_ns: until.saturating_add(1).saturating_mul(1_000_000_000),
         max_severity: severity_param(&params)?,
         host,
         contains: params

@@ -109,6 +109,32 @@ fn ndjson_logs_are_kept_line_by_line_and_found_with_every_filter() {
     }
     assert_eq!(seen.len(), 4, "{seen:?}");
 
+    // `from` and `until` both include their whole second, as /render's until does.
+    let (t_s, t3_s) = (t.to_string(), (t + 3).to_string());
+    let edges = q(&[
+        ("component", "webapp"),
+        ("from", t_s.as_str()),
+        ("until", t3_s.as_str()),
+    ]);
+    assert_eq!(
+        edges.len(),
+        4,
+        "records at exactly from and exactly until are inside: {edges:?}"
+    );
+    let (t1_s, t2_s) = ((t + 1).to_string(), (t + 2).to_string());
+    let inner = messages(
+        l.logs(&[
+            ("component", "webapp"),
+            ("from", t1_s.as_str()),
+            ("until", t2_s.as_str()),
+        ])["logs"]
+            .as_array()
+            .expect("logs"),
+    );
+    assert_eq!(
+        inner,
+        vec!["ssh session opened", "timeout talking to postgres"]
+    );
     let one = &l.logs(&[
         ("component", "webapp.backend.git"),
         ("from", from.as_str()),
