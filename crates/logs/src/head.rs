@@ -14,14 +14,46 @@ use crate::block::Stored;
 pub(crate) struct Head {
     /// Per component, in append (sequence) order.
     pub(crate) components: BTreeMap<String, Vec<Stored>>,
-    /// Message bytes held, the flush trigger that bounds head memory.
+    /// Memory held by the records (estimated by [`record_memory`]): the flush trigger that
+    /// bounds head memory.
     pub(crate) bytes: usize,
     pub(crate) records: u64,
 }
 
+/// Heap allocations cost their size plus the allocator's bookkeeping and rounding (16 bytes
+/// is glibc malloc's minimum overhead per chunk).
+const ALLOCATION_OVERHEAD: usize = 16;
+
+/// What one record costs in the head: the shared record itself (`Arc` counts and the
+/// struct), every string it owns with its allocation overhead, the field list, and the
+/// head's own entry. Counting only message bytes underestimated the real cost by more than 2x,
+/// so the flush threshold did not bound memory.
+pub(crate) fn record_memory(r: &lookout_core::LogRecord) -> usize {
+    let strings = r.component.len() + r.host.len() + r.message.len() + 3 * ALLOCATION_OVERHEAD;
+    let fields: usize = r
+        .fields
+        .iter()
+        .map(|(k, v)| {
+            2 * std::mem::size_of::<String>() + k.len() + v.len() + 2 * ALLOCATION_OVERHEAD
+        })
+        .sum();
+    let field_list = if r.fields.is_empty() {
+        0
+    } else {
+        ALLOCATION_OVERHEAD
+    };
+    std::mem::size_of::<lookout_core::LogRecord>()
+        + 2 * std::mem::size_of::<usize>()
+        + ALLOCATION_OVERHEAD
+        + strings
+        + fields
+        + field_list
+        + std::mem::size_of::<Stored>()
+}
+
 impl Head {
     pub(crate) fn insert(&mut self, s: Stored) {
-        self.bytes += s.rec.message.len() + s.rec.host.len() + 64;
+        self.bytes += record_memory(&s.rec);
         self.records += 1;
         match self.components.get_mut(s.rec.component.as_str()) {
             Some(v) => v.push(s),

@@ -321,6 +321,16 @@ impl LogStore {
         if durability == Durability::Synced {
             self.wal.sync(lsn)?;
         }
+        // Backpressure: a head over its memory budget is flushed now, by the appender, rather
+        // than at the next `maintain`, which at hundreds of thousands of records a second
+        // would let it grow for seconds. Appenders arriving meanwhile wait on the flush lock,
+        // which slows the senders (TCP, HTTP) instead of growing memory.
+        if self.read_state().head.bytes >= self.config.flush_max_bytes {
+            let mut fl = lock(&self.flushing);
+            if self.read_state().head.bytes >= self.config.flush_max_bytes {
+                self.flush_locked(&mut fl)?;
+            }
+        }
         Ok(())
     }
 

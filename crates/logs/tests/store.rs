@@ -626,3 +626,33 @@ fn a_second_open_of_the_same_dir_is_refused() {
     let _s = open(dir.path(), Config::default());
     assert!(LogStore::open(dir.path(), Config::default(), &Registry::new(), NOW).is_err());
 }
+
+#[test]
+fn a_head_over_its_memory_budget_is_flushed_by_the_appender() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let budget = 256 * 1024;
+    let s = open(
+        dir.path(),
+        Config {
+            flush_max_bytes: budget,
+            ..Config::default()
+        },
+    );
+    // 20 batches of 1,000 records, far more than the budget, and no maintain() in between.
+    for i in 0..20 {
+        s.append_records(
+            &batch(1000, 1_000_000_000 * (i * 1000) as i64),
+            Durability::Buffered,
+        )
+        .expect("append");
+        let st = s.stats();
+        assert!(
+            st.head_records < 4_000,
+            "head bounded after batch {i}: {} records",
+            st.head_records
+        );
+    }
+    let st = s.stats();
+    assert!(st.blocks >= 2, "the appender flushed: {} blocks", st.blocks);
+    assert_eq!(st.head_records + st.block_records, 20_000, "nothing lost");
+}
