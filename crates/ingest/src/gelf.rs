@@ -10,19 +10,18 @@
 
 use std::io::ErrorKind;
 use std::net::IpAddr;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use lookout_core::limits::MAX_GELF_DECOMPRESSED_BYTES;
 use lookout_core::selfmon::Registry;
-use lookout_core::{Durability, LogRecord};
+use lookout_core::Durability;
 use lookout_proto::excerpt;
 use lookout_proto::gelf::{parse_payload, Reassembler, CHUNK_MAGIC};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::task::{JoinError, JoinHandle};
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
-use tracing::{debug, error, warn};
+use tracing::{debug, warn};
 
 use crate::accept::{accept_loop_with, AcceptBounds};
 use crate::backoff::Backoff;
@@ -30,20 +29,14 @@ use crate::clock::now_unix_ns;
 use crate::counters::{ProtoCounters, RECORDS_INVALID, UDP_DROPPED};
 use crate::error::Error;
 use crate::ingest::Shared;
-use crate::syslog::LogShared;
+use crate::stream::{finished, idle_deadline, join};
+use crate::syslog::{dispatch, Batch, LogShared};
 use crate::warn_limiter::WarnLimiter;
 
 /// `proto` and `listener` label of GELF over UDP.
 const PROTO_UDP: &str = "gelf_udp";
 /// `proto` and `listener` label of GELF over TCP.
 const PROTO_TCP: &str = "gelf_tcp";
-
-/// Most messages in one batch, hence in one `append` call (the same trade-off as syslog's).
-const MAX_BATCH_RECORDS: usize = 4096;
-
-/// Most payload bytes waiting in one batch. Past it TCP stops reading until the batch in
-/// flight is stored, and UDP drops (and counts) datagrams: the store is far behind.
-const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 /// Largest datagram read whole: any UDP payload fits, so the socket never cuts one.
 const MAX_DATAGRAM_BYTES: usize = 65_536;
@@ -68,52 +61,6 @@ const REASON_CHUNK_EVICTED: &str = "chunk_evicted";
 const REASON_FRAME_TOO_LARGE: &str = "frame_too_large";
 /// Reason counted when a TCP connection broke inside a frame.
 const REASON_TRUNCATED: &str = "truncated";
-
-/// Payloads on their way to be parsed and stored, and the buffers reused for them.
-#[derive(Default)]
-struct Batch {
-    data: Vec<u8>,
-    messages: Vec<Message>,
-    records: Vec<LogRecord>,
-}
-
-/// Where one payload of a batch is, and who sent it (for counting refusals).
-struct Message {
-    peer: IpAddr,
-    range: Range<usize>,
-}
-
-impl Batch {
-    fn push(&mut self, peer: IpAddr, payload: &[u8]) {
-        let start = self.data.len();
-        self.data.extend_from_slice(payload);
-        self.messages.push(Message {
-            peer,
-            range: start..self.data.len(),
-        });
-    }
-
-    fn is_empty(&self) -> bool {
-        self.messages.is_empty()
-    }
-
-    /// The batch holds as much as one batch should: send it before reading more.
-    fn is_full(&self) -> bool {
-        self.messages.len() >= MAX_BATCH_RECORDS || self.data.len() >= MAX_BATCH_BYTES
-    }
-}
-
-/// Sends `pending` to a blocking thread, leaving an empty batch (reusing `spare`) in its place.
-fn dispatch(
-    shared: &Arc<LogShared>,
-    counters: &Arc<ProtoCounters>,
-    pending: &mut Batch,
-    spare: &mut Option<Batch>,
-) -> JoinHandle<Batch> {
-    let batch = std::mem::replace(pending, spare.take().unwrap_or_default());
-    let (shared, counters) = (shared.clone(), counters.clone());
-    tokio::task::spawn_blocking(move || run(&shared, &counters, batch))
-}
 
 /// Decompresses and parses every payload of a batch, counts the refused ones, stores the rest,
 /// and returns the emptied buffers.
@@ -250,7 +197,7 @@ pub(crate) async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
             () = Shared::stopped(&mut shutdown) => break,
             joined = join(&mut in_flight), if in_flight.is_some() => {
                 in_flight = None;
-                spare = finished(joined);
+                spare = finished(joined, "GELF");
             }
             _ = expiry.tick() => chunks.expire(elapsed_ns(start)),
             received = socket.recv_from(&mut datagram) => match received {
@@ -281,14 +228,17 @@ pub(crate) async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
             }
         }
         if in_flight.is_none() && !pending.is_empty() {
-            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare));
+            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare, run));
         }
     }
     if let Some(handle) = in_flight.take() {
-        spare = finished(handle.await);
+        spare = finished(handle.await, "GELF");
     }
     if !pending.is_empty() {
-        finished(dispatch(&shared, &counters, &mut pending, &mut spare).await);
+        finished(
+            dispatch(&shared, &counters, &mut pending, &mut spare, run).await,
+            "GELF",
+        );
     }
 }
 
@@ -440,7 +390,7 @@ async fn drive(
             }
             joined = join(&mut in_flight), if in_flight.is_some() => {
                 in_flight = None;
-                spare = finished(joined);
+                spare = finished(joined, "GELF");
                 idle_timer.as_mut().reset(idle_deadline(idle));
             }
             ready = stream.readable(), if reading => {
@@ -468,7 +418,7 @@ async fn drive(
         }
         if in_flight.is_none() {
             if !pending.is_empty() {
-                in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare));
+                in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare, run));
             } else if phase != Phase::Reading {
                 break;
             }
@@ -476,38 +426,10 @@ async fn drive(
     }
 }
 
-/// When a connection silent from now on is closed; a timeout too large to represent means a
-/// century.
-fn idle_deadline(idle: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    let now = Instant::now();
-    now.checked_add(idle)
-        .or_else(|| now.checked_add(CENTURY))
-        .unwrap_or(now)
-}
-
-async fn join(in_flight: &mut Option<JoinHandle<Batch>>) -> Result<Batch, JoinError> {
-    match in_flight {
-        Some(handle) => handle.await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The buffers of a finished batch, to reuse. A batch that panicked lost its records; that is
-/// a bug in lookout, logged loudly, and the listener goes on.
-fn finished(joined: Result<Batch, JoinError>) -> Option<Batch> {
-    match joined {
-        Ok(batch) => Some(batch),
-        Err(e) => {
-            error!("a GELF ingest batch failed: {e}");
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syslog::MAX_BATCH_RECORDS;
 
     const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     const SECOND: i64 = 1_000_000_000;

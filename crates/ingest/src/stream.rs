@@ -172,7 +172,7 @@ pub(crate) async fn drive<F: Framing>(conn: Arc<Connection>, stream: TcpStream, 
             }
             joined = join(&mut in_flight), if in_flight.is_some() => {
                 in_flight = None;
-                spare = finished(joined);
+                spare = finished(joined, "TCP");
                 idle_timer.as_mut().reset(idle_deadline(idle));
             }
             ready = stream.readable(), if phase == Phase::Reading && room => {
@@ -266,7 +266,7 @@ fn run<F: Framing>(conn: &Connection, mut job: Job) -> Job {
 
 /// When a connection silent from now on is closed. A timeout too large to represent means
 /// never, in practice: a century.
-fn idle_deadline(idle: Duration) -> Instant {
+pub(crate) fn idle_deadline(idle: Duration) -> Instant {
     const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
     let now = Instant::now();
     now.checked_add(idle)
@@ -274,20 +274,22 @@ fn idle_deadline(idle: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-async fn join(in_flight: &mut Option<JoinHandle<Job>>) -> Result<Job, JoinError> {
+/// The batch in flight, once stored; never resolves when there is none, so a listener can
+/// keep it in a `select!` beside its reads.
+pub(crate) async fn join<T>(in_flight: &mut Option<JoinHandle<T>>) -> Result<T, JoinError> {
     match in_flight {
         Some(handle) => handle.await,
         None => std::future::pending().await,
     }
 }
 
-/// The buffers of a finished batch, to reuse. A batch that panicked lost its points; that is
-/// a bug in lookout, logged loudly, and the connection goes on.
-fn finished(joined: Result<Job, JoinError>) -> Option<Job> {
+/// The buffers of a finished batch, to reuse. A batch that panicked lost what it held; that is
+/// a bug in lookout, logged loudly (naming the `listener`), and the listener goes on.
+pub(crate) fn finished<T>(joined: Result<T, JoinError>, listener: &str) -> Option<T> {
     match joined {
-        Ok(job) => Some(job),
+        Ok(batch) => Some(batch),
         Err(e) => {
-            error!("an ingest batch failed: {e}");
+            error!("a {listener} ingest batch failed: {e}");
             None
         }
     }

@@ -16,7 +16,6 @@ use std::io::ErrorKind;
 use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
 
 use lookout_core::selfmon::Registry;
 use lookout_core::{Durability, LogAppender, LogRecord};
@@ -24,9 +23,8 @@ use lookout_proto::excerpt;
 use lookout_proto::syslog::{parse_message, Framer, FramingMode};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
-use tokio::task::{JoinError, JoinHandle};
-use tokio::time::Instant;
-use tracing::{debug, error, warn};
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
 
 use crate::accept::{accept_loop_with, AcceptBounds};
 use crate::backoff::Backoff;
@@ -34,6 +32,7 @@ use crate::clock::now_unix_ns;
 use crate::counters::{ProtoCounters, UDP_DROPPED};
 use crate::error::Error;
 use crate::ingest::Shared;
+use crate::stream::{finished, idle_deadline, join};
 use crate::warn_limiter::WarnLimiter;
 use crate::Config;
 
@@ -45,11 +44,11 @@ const PROTO_TCP: &str = "syslog_tcp";
 /// Most messages in one batch, hence in one `append` call: big enough that per-batch costs (a
 /// blocking task, a store call) vanish, small enough that one call does not hold the store's
 /// write path for long.
-const MAX_BATCH_RECORDS: usize = 4096;
+pub(crate) const MAX_BATCH_RECORDS: usize = 4096;
 
 /// Most message bytes waiting in one batch. Past it a TCP connection stops reading until the
 /// batch in flight is stored, and UDP drops (and counts) datagrams: the store is far behind.
-const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 /// Largest syslog datagram read whole. Bigger than any UDP payload, so nothing is cut by the
 /// socket; `parse_message` cuts messages over the syslog limit itself and marks them.
@@ -136,22 +135,23 @@ impl LogIngest {
     }
 }
 
-/// Messages on their way to be parsed and stored, and the buffers reused for them.
+/// Messages on their way to be parsed and stored, and the buffers reused for them; the log
+/// listeners (syslog here, GELF in `gelf`) share it.
 #[derive(Default)]
-struct Batch {
-    data: Vec<u8>,
-    messages: Vec<Message>,
-    records: Vec<LogRecord>,
+pub(crate) struct Batch {
+    pub(crate) data: Vec<u8>,
+    pub(crate) messages: Vec<Message>,
+    pub(crate) records: Vec<LogRecord>,
 }
 
 /// Where one message of a batch is, and who sent it.
-struct Message {
-    peer: IpAddr,
-    range: Range<usize>,
+pub(crate) struct Message {
+    pub(crate) peer: IpAddr,
+    pub(crate) range: Range<usize>,
 }
 
 impl Batch {
-    fn push(&mut self, peer: IpAddr, message: &[u8]) {
+    pub(crate) fn push(&mut self, peer: IpAddr, message: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(message);
         self.messages.push(Message {
@@ -160,22 +160,24 @@ impl Batch {
         });
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.messages.is_empty()
     }
 
     /// The batch holds as much as one batch should: send it before reading more.
-    fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.messages.len() >= MAX_BATCH_RECORDS || self.data.len() >= MAX_BATCH_BYTES
     }
 }
 
-/// Sends `pending` to a blocking thread, leaving an empty batch (reusing `spare`) in its place.
-fn dispatch(
+/// Sends `pending` to a blocking thread that hands it to the protocol's `run` (parse, count,
+/// store), leaving an empty batch (reusing `spare`) in its place.
+pub(crate) fn dispatch(
     shared: &Arc<LogShared>,
     counters: &Arc<ProtoCounters>,
     pending: &mut Batch,
     spare: &mut Option<Batch>,
+    run: fn(&LogShared, &ProtoCounters, Batch) -> Batch,
 ) -> JoinHandle<Batch> {
     let batch = std::mem::replace(pending, spare.take().unwrap_or_default());
     let (shared, counters) = (shared.clone(), counters.clone());
@@ -247,7 +249,7 @@ async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
             () = Shared::stopped(&mut shutdown) => break,
             joined = join(&mut in_flight), if in_flight.is_some() => {
                 in_flight = None;
-                spare = finished(joined);
+                spare = finished(joined, "syslog");
             }
             received = socket.recv_from(&mut datagram) => match received {
                 Ok((n, from)) => {
@@ -276,14 +278,17 @@ async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
             }
         }
         if in_flight.is_none() && !pending.is_empty() {
-            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare));
+            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare, run));
         }
     }
     if let Some(handle) = in_flight.take() {
-        spare = finished(handle.await);
+        spare = finished(handle.await, "syslog");
     }
     if !pending.is_empty() {
-        finished(dispatch(&shared, &counters, &mut pending, &mut spare).await);
+        finished(
+            dispatch(&shared, &counters, &mut pending, &mut spare, run).await,
+            "syslog",
+        );
     }
 }
 
@@ -330,7 +335,7 @@ async fn drive(
             }
             joined = join(&mut in_flight), if in_flight.is_some() => {
                 in_flight = None;
-                spare = finished(joined);
+                spare = finished(joined, "syslog");
                 idle_timer.as_mut().reset(idle_deadline(idle));
             }
             ready = stream.readable(), if reading => {
@@ -360,7 +365,7 @@ async fn drive(
         }
         if in_flight.is_none() {
             if !pending.is_empty() {
-                in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare));
+                in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare, run));
             } else if phase != Phase::Reading {
                 break;
             }
@@ -457,35 +462,6 @@ fn end_of_input(
 /// The bytes the framer skips between messages.
 fn is_blank(c: u8) -> bool {
     matches!(c, b'\n' | b'\r' | b'\0' | b' ')
-}
-
-/// When a connection silent from now on is closed. A timeout too large to represent means
-/// never, in practice: a century.
-fn idle_deadline(idle: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    let now = Instant::now();
-    now.checked_add(idle)
-        .or_else(|| now.checked_add(CENTURY))
-        .unwrap_or(now)
-}
-
-async fn join(in_flight: &mut Option<JoinHandle<Batch>>) -> Result<Batch, JoinError> {
-    match in_flight {
-        Some(handle) => handle.await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The buffers of a finished batch, to reuse. A batch that panicked lost its records; that is
-/// a bug in lookout, logged loudly, and the listener goes on.
-fn finished(joined: Result<Batch, JoinError>) -> Option<Batch> {
-    match joined {
-        Ok(batch) => Some(batch),
-        Err(e) => {
-            error!("a syslog ingest batch failed: {e}");
-            None
-        }
-    }
 }
 
 #[cfg(test)]

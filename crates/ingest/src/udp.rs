@@ -12,14 +12,15 @@ use std::sync::Arc;
 use lookout_core::Point;
 use lookout_proto::{graphite, LineError};
 use tokio::net::UdpSocket;
-use tokio::task::{JoinError, JoinHandle};
-use tracing::{error, warn};
+use tokio::task::JoinHandle;
+use tracing::warn;
 
 use crate::backoff::Backoff;
 use crate::counters::{ProtoCounters, UDP_DROPPED};
 use crate::error::Error;
 use crate::ingest::Shared;
 use crate::now_unix;
+use crate::stream::{finished, join};
 use crate::warn_limiter::WarnLimiter;
 
 /// Listener and `proto` label of this protocol.
@@ -60,7 +61,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
             () = Shared::stopped(&mut shutdown) => break,
             joined = join(&mut in_flight), if in_flight.is_some() => {
                 in_flight = None;
-                spare = finished(joined);
+                spare = finished(joined, "UDP");
             }
             received = socket.recv_from(&mut datagram) => match received {
                 Ok((n, from)) => {
@@ -106,11 +107,11 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
     }
     // Shutdown: store the batch in flight, then what was received meanwhile.
     if let Some(handle) = in_flight.take() {
-        spare = finished(handle.await);
+        spare = finished(handle.await, "UDP");
     }
     if !pending.datagrams.is_empty() {
         let handle = dispatch(&shared, &counters, &mut pending, &mut spare);
-        finished(handle.await);
+        finished(handle.await, "UDP");
     }
 }
 
@@ -145,21 +146,4 @@ fn run(shared: &Shared, counters: &ProtoCounters, mut batch: Batch) -> Batch {
     batch.data.clear();
     batch.datagrams.clear();
     batch
-}
-
-async fn join(in_flight: &mut Option<JoinHandle<Batch>>) -> Result<Batch, JoinError> {
-    match in_flight {
-        Some(handle) => handle.await,
-        None => std::future::pending().await,
-    }
-}
-
-fn finished(joined: Result<Batch, JoinError>) -> Option<Batch> {
-    match joined {
-        Ok(batch) => Some(batch),
-        Err(e) => {
-            error!("a UDP ingest batch failed: {e}");
-            None
-        }
-    }
 }
