@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// (key: logs.max_size).
     #[arg(long, value_name = "SIZE")]
     pub logs_max_size: Option<String>,
+    /// Count logs per component and severity as `logs.<component>.<severity>` metrics
+    /// [default: true] (key: logs.metrics).
+    #[arg(long, value_name = "BOOL")]
+    pub logs_metrics: Option<bool>,
 }
 
 /// Flags of `lookout query`.

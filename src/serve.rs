@@ -156,14 +156,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let appender: Arc<dyn MetricAppender> = tsdb.clone();
+    let listener_bounds = lookout_ingest::Config {
+        max_connections: config.max_connections,
+        idle_timeout: config.idle_timeout,
+        ..lookout_ingest::Config::default()
+    };
     let ingest = Arc::new(lookout_ingest::Ingest::new(
         appender.clone(),
         registry.clone(),
-        lookout_ingest::Config {
-            max_connections: config.max_connections,
-            idle_timeout: config.idle_timeout,
-            ..lookout_ingest::Config::default()
-        },
+        listener_bounds.clone(),
         shutdown_rx.clone(),
     ));
 
@@ -180,22 +181,31 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     drop(ingest);
 
-    // Logs reach the store through the log-derived counters (`logs.<component>.<severity>`).
-    let log_counts = Arc::new(
-        lookout_ingest::LogCounts::new(logs.clone(), lookout_ingest::DEFAULT_LOG_COUNT_STEP_SECS)
+    // Logs reach the store through the log-derived counters (`logs.<component>.<severity>`),
+    // unless they are switched off.
+    let log_counts = config.logs_metrics.then(|| {
+        Arc::new(
+            lookout_ingest::LogCounts::new(
+                logs.clone(),
+                lookout_ingest::DEFAULT_LOG_COUNT_STEP_SECS,
+            )
             .with_registry(&registry),
+        )
+    });
+    let log_appender: Arc<dyn lookout_core::LogAppender> = match &log_counts {
+        Some(c) => c.clone(),
+        None => logs.clone(),
+    };
+    let log_policy = Arc::new(config.log_policy(&registry));
+    let log_ingest = Arc::new(
+        lookout_ingest::LogIngest::new(
+            log_appender.clone(),
+            registry.clone(),
+            listener_bounds.clone(),
+            shutdown_rx.clone(),
+        )
+        .with_policy(log_policy.clone()),
     );
-    let log_appender: Arc<dyn lookout_core::LogAppender> = log_counts.clone();
-    let log_ingest = Arc::new(lookout_ingest::LogIngest::new(
-        log_appender.clone(),
-        registry.clone(),
-        lookout_ingest::Config {
-            max_connections: config.max_connections,
-            idle_timeout: config.idle_timeout,
-            ..lookout_ingest::Config::default()
-        },
-        shutdown_rx.clone(),
-    ));
     if let Some((tcp, udp)) = syslog {
         let i = log_ingest.clone();
         tasks.spawn(async move { i.serve_syslog_tcp(tcp).await });
@@ -214,6 +224,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tsdb.clone(),
         logs.clone(),
         log_appender,
+        log_policy,
         registry.clone(),
         &config,
     );
@@ -236,7 +247,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         &config,
         tsdb.clone(),
         logs.clone(),
-        log_counts,
+        log_counts.clone(),
         registry.clone(),
         shutdown_rx.clone(),
     );
@@ -281,6 +292,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = t.await;
     }
     drop(appender);
+    // The last interval's log counts, which the stopped timer did not write.
+    if let Some(counts) = log_counts {
+        let points = counts.drain(lookout_ingest::now_unix());
+        let t = tsdb.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            t.append(&points, lookout_core::Durability::Buffered)
+        })
+        .await;
+        if !matches!(written, Ok(Ok(()))) {
+            error!("writing the last log counts as metrics failed");
+        }
+        drop(counts);
+    }
 
     info!("flushing the log store");
     let now = lookout_ingest::now_unix();
@@ -320,23 +344,25 @@ fn spawn_timers(
     config: &Config,
     tsdb: Arc<lookout_tsdb::Tsdb>,
     logs: Arc<lookout_logs::LogStore>,
-    log_counts: Arc<lookout_ingest::LogCounts>,
+    log_counts: Option<Arc<lookout_ingest::LogCounts>>,
     registry: Arc<Registry>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut handles = Vec::new();
     // Log counts become metrics at the finest default step, so error rates graph like any series.
-    let t = tsdb.clone();
-    handles.push(every(
-        Duration::from_secs(lookout_ingest::DEFAULT_LOG_COUNT_STEP_SECS as u64),
-        shutdown.clone(),
-        move || {
-            let points = log_counts.drain(lookout_ingest::now_unix());
-            if let Err(e) = t.append(&points, lookout_core::Durability::Buffered) {
-                error!("writing log counts as metrics failed: {e}");
-            }
-        },
-    ));
+    if let Some(log_counts) = log_counts {
+        let t = tsdb.clone();
+        handles.push(every(
+            Duration::from_secs(lookout_ingest::DEFAULT_LOG_COUNT_STEP_SECS as u64),
+            shutdown.clone(),
+            move || {
+                let points = log_counts.drain(lookout_ingest::now_unix());
+                if let Err(e) = t.append(&points, lookout_core::Durability::Buffered) {
+                    error!("writing log counts as metrics failed: {e}");
+                }
+            },
+        ));
+    }
     let l = logs.clone();
     handles.push(every(
         config.wal_sync_interval,

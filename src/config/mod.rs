@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use lookout_core::selfmon::Registry;
 use lookout_core::Aggregation;
 
 use crate::cli::ServeArgs;
@@ -73,6 +74,14 @@ pub struct Config {
     pub logs_retention: Duration,
     /// Log bytes on disk past which the oldest blocks are dropped; 0 = no size limit.
     pub logs_max_bytes: u64,
+    /// Log counts become `logs.<component>.<severity>` metrics.
+    pub logs_metrics: bool,
+    /// Log records dated further ahead than this are stored at their receive time.
+    pub logs_max_future: Duration,
+    /// Log records dated further back than this are stored at their receive time.
+    pub logs_max_past: Duration,
+    /// Component rules for log inputs, first match wins.
+    pub log_component_rules: Vec<lookout_ingest::ComponentRule>,
 }
 
 impl Config {
@@ -241,6 +250,50 @@ impl Config {
                 .context("logs.max_size")?,
             None => 0,
         };
+        let duration = |key: &str, value: Option<&str>, default: Duration| match value {
+            Some(t) => parse_duration(t)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| key.to_string()),
+            None => Ok(default),
+        };
+        let logs_max_future = duration(
+            "logs.max_future",
+            raw.logs.max_future.as_deref(),
+            Duration::from_secs(lookout_ingest::DEFAULT_MAX_FUTURE_SECS as u64),
+        )?;
+        let logs_max_past = duration(
+            "logs.max_past",
+            raw.logs.max_past.as_deref(),
+            logs_retention,
+        )?;
+        let mut log_component_rules = Vec::new();
+        for (i, r) in raw.logs.component.into_iter().enumerate() {
+            let name = r.name.unwrap_or_else(|| format!("component{i}"));
+            let input = match r.input.as_deref() {
+                None => None,
+                Some(t) => Some(lookout_ingest::LogInput::parse(t).with_context(|| {
+                    format!(
+                        "[[logs.component]] {name:?}: input {t:?} must be syslog, gelf or ndjson"
+                    )
+                })?),
+            };
+            let source_text = r.source.as_deref().unwrap_or("component");
+            let source = lookout_ingest::RuleSource::parse(source_text).with_context(|| {
+                format!("[[logs.component]] {name:?}: source {source_text:?} must be component, host, message or field.<key>")
+            })?;
+            let regex = regex::Regex::new(&r.regex)
+                .with_context(|| format!("[[logs.component]] {name:?}: regex {:?}", r.regex))?;
+            if r.component.trim().is_empty() {
+                bail!("[[logs.component]] {name:?}: component must not be empty");
+            }
+            log_component_rules.push(lookout_ingest::ComponentRule {
+                name,
+                input,
+                source,
+                regex,
+                component: r.component,
+            });
+        }
         let config = Config {
             data_dir,
             http,
@@ -258,6 +311,10 @@ impl Config {
             selfmon_interval,
             logs_retention,
             logs_max_bytes,
+            logs_metrics: args.logs_metrics.or(raw.logs.metrics).unwrap_or(true),
+            logs_max_future,
+            logs_max_past,
+            log_component_rules,
         };
         // Validate the storage rules now, so a bad regex or retention fails before anything opens.
         config.tsdb_config()?;
@@ -300,6 +357,16 @@ impl Config {
 }
 
 impl Config {
+    /// What every log input applies between parsing and storing.
+    pub fn log_policy(&self, registry: &Registry) -> lookout_ingest::LogPolicy {
+        lookout_ingest::LogPolicy::new(
+            self.log_component_rules.clone(),
+            self.logs_max_future.as_secs() as i64,
+            Some(self.logs_max_past.as_secs() as i64),
+            registry,
+        )
+    }
+
     /// The log engine's configuration.
     pub fn logs_config(&self) -> lookout_logs::Config {
         lookout_logs::Config {

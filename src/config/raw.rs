@@ -37,6 +37,29 @@ pub struct RawLogs {
     pub retention: Option<String>,
     /// Total size past which the oldest log blocks are dropped, e.g. "50GB".
     pub max_size: Option<String>,
+    /// Whether log counts become `logs.<component>.<severity>` metrics (default true).
+    pub metrics: Option<bool>,
+    /// Records dated further ahead than this take their receive time, e.g. "1h".
+    pub max_future: Option<String>,
+    /// Records dated further back than this take their receive time (default: the retention).
+    pub max_past: Option<String>,
+    /// Component rules, first match wins.
+    #[serde(default)]
+    pub component: Vec<RawComponentRule>,
+}
+
+/// One `[[logs.component]]` rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComponentRule {
+    pub name: Option<String>,
+    /// `syslog`, `gelf` or `ndjson`; every input when absent.
+    pub input: Option<String>,
+    /// `component` (default), `host`, `message` or `field.<key>`.
+    pub source: Option<String>,
+    pub regex: String,
+    /// The component to set; `$1` and `${name}` are the regex's groups.
+    pub component: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -67,7 +67,11 @@ pub async fn post_logs(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let (records, errors) = lookout_proto::ndjson::parse(&body, now_ns());
+    let now = now_ns();
+    let (mut records, errors) = lookout_proto::ndjson::parse(&body, now);
+    state
+        .log_policy
+        .apply(lookout_ingest::LogInput::Ndjson, &mut records, now);
     let registry = &state.registry;
     registry
         .counter(
@@ -116,7 +120,8 @@ pub async fn post_gelf(
     body: Bytes,
 ) -> Result<axum::http::StatusCode, ApiError> {
     let registry = &state.registry;
-    let record = match lookout_proto::gelf::parse_payload(&body, now_ns()) {
+    let now = now_ns();
+    let mut record = match lookout_proto::gelf::parse_payload(&body, now) {
         Ok(r) => r,
         Err(e) => {
             registry
@@ -143,6 +148,11 @@ pub async fn post_gelf(
             &[("proto", "gelf_http")],
         )
         .inc();
+    state.log_policy.apply(
+        lookout_ingest::LogInput::Gelf,
+        std::slice::from_mut(&mut record),
+        now,
+    );
     let appender = state.log_appender.clone();
     tokio::task::spawn_blocking(move || appender.append(&[record], Durability::Synced)).await??;
     Ok(axum::http::StatusCode::ACCEPTED)

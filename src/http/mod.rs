@@ -35,6 +35,8 @@ pub struct AppState {
     pub logs: Arc<lookout_logs::LogStore>,
     /// Where ingested logs go: the store behind the log-derived counters.
     pub log_appender: Arc<dyn lookout_core::LogAppender>,
+    /// Component rules and timestamp bounds for logs posted over HTTP.
+    pub log_policy: Arc<lookout_ingest::LogPolicy>,
     /// Free slots for live tails.
     pub tails: Arc<tokio::sync::Semaphore>,
     auth_token: Option<Arc<str>>,
@@ -45,12 +47,14 @@ impl AppState {
         store: Arc<lookout_tsdb::Tsdb>,
         logs: Arc<lookout_logs::LogStore>,
         log_appender: Arc<dyn lookout_core::LogAppender>,
+        log_policy: Arc<lookout_ingest::LogPolicy>,
         registry: Arc<Registry>,
         config: &Config,
     ) -> AppState {
         AppState {
             logs,
             log_appender,
+            log_policy,
             tails: logs::tail_slots(),
             http_ingest: Arc::new(lookout_ingest::HttpIngestCounters::new(&registry)),
             store,

@@ -606,3 +606,160 @@ fn gelf_from_graypy_over_tcp() {
     graypy_send("tcp", l.addrs.gelf_tcp, &tag);
     check_graypy_logs(&l, &tag);
 }
+
+#[test]
+fn component_rules_and_timestamp_bounds_from_the_config_file() {
+    let conf_dir = tempfile::tempdir().expect("temp dir");
+    let conf = conf_dir.path().join("lookout.toml");
+    std::fs::write(
+        &conf,
+        r#"
+[logs]
+max_future = "2h"
+max_past = "2d"
+
+[[logs.component]]
+name = "php"
+input = "syslog"
+regex = '^php-fpm'
+component = "webapp.php"
+
+[[logs.component]]
+name = "service-field"
+input = "ndjson"
+source = "field.service"
+regex = '^(?P<svc>\w+)$'
+component = "svc.${svc}"
+
+[[logs.component]]
+name = "routers"
+source = "host"
+regex = '^rtr(\d+)$'
+component = "net.router$1"
+"#,
+    )
+    .expect("writing the config");
+    let l = Lookout::start_with(&["--config", conf.to_str().expect("utf-8 path")]);
+    let t = now() - 60;
+    let stamp = |ts: i64| {
+        let out = Command::new("date")
+            .args(["-u", "-d", &format!("@{ts}"), "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .expect("running date");
+        String::from_utf8(out.stdout)
+            .expect("date output")
+            .trim()
+            .to_string()
+    };
+    // Syslog: the tag names a versioned binary; a router names nothing.
+    let syslog = format!(
+        "<11>1 {} web1 php-fpm-7.4 42 - - pool www: child exited\n<12>1 {} rtr7 - - - - link down\n",
+        stamp(t),
+        stamp(t)
+    );
+    l.send_syslog_tcp(syslog.as_bytes());
+    // NDJSON: a field names the service; one record dated 1970, one a year ahead, and one
+    // a day back, which is within max_past and keeps its time.
+    let far = now() + 365 * 86400;
+    let day_back = now() - 86400;
+    let reply = post_logs(
+        &l,
+        &format!(
+            concat!(
+                "{{\"ts\":{t},\"message\":\"charged\",\"service\":\"billing\"}}\n",
+                "{{\"ts\":0,\"message\":\"clockless device\",\"component\":\"iot\"}}\n",
+                "{{\"ts\":{far},\"message\":\"from the future\",\"component\":\"iot\"}}\n",
+                "{{\"ts\":{day_back},\"message\":\"late but kept\",\"component\":\"iot\"}}\n",
+                // The service rule is for NDJSON; a syslog-looking component is not routed.
+                "{{\"ts\":{t},\"message\":\"no service\",\"component\":\"php-fpm\"}}\n",
+            ),
+            t = t,
+            far = far,
+            day_back = day_back
+        ),
+    );
+    assert_eq!(reply["accepted"], 5, "{reply}");
+    let from = (now() - 3 * 86400).to_string();
+    let until = (now() + 600).to_string();
+    let php = l.wait_for_logs(&[("component", "webapp.php"), ("from", &from)], 1);
+    assert_eq!(messages(&php), ["pool www: child exited"]);
+    assert_eq!(php[0]["host"], "web1");
+    let router = l.wait_for_logs(&[("component", "net"), ("from", &from)], 1);
+    assert_eq!(router[0]["component"], "net.router7");
+    assert_eq!(messages(&router), ["link down"]);
+    let billing = l.wait_for_logs(&[("component", "svc.billing"), ("from", &from)], 1);
+    assert_eq!(messages(&billing), ["charged"]);
+    let kept = l.wait_for_logs(&[("component", "php-fpm"), ("from", &from)], 1);
+    assert_eq!(messages(&kept), ["no service"]);
+    // Out-of-bounds times became the receive time, with the sender's time kept as a field.
+    let iot = l.wait_for_logs(
+        &[("component", "iot"), ("from", &from), ("until", &until)],
+        3,
+    );
+    let by_message = |m: &str| {
+        iot.iter()
+            .find(|x| x["message"] == m)
+            .unwrap_or_else(|| panic!("{m:?} not in {iot:?}"))
+            .clone()
+    };
+    for (m, original) in [
+        ("clockless device", "0.000000000".to_string()),
+        ("from the future", format!("{far}.000000000")),
+    ] {
+        let x = by_message(m);
+        assert_eq!(x["fields"]["original_ts"], original.as_str(), "{x}");
+        let ts = x["ts_ns"].as_i64().unwrap_or(0) / 1_000_000_000;
+        assert!((ts - now()).abs() < 600, "stored at the receive time: {x}");
+    }
+    let late = by_message("late but kept");
+    assert_eq!(late["ts_ns"].as_i64(), Some(day_back * 1_000_000_000));
+    assert!(late["fields"].get("original_ts").is_none(), "{late}");
+    let replaced = |reason: &str| {
+        l.metric_sum(
+            "lookout_ingest_log_timestamps_replaced_total",
+            &[("reason", reason)],
+        )
+    };
+    assert_eq!((replaced("past"), replaced("future")), (1.0, 1.0));
+    let matched = |rule: &str| {
+        l.metric_sum(
+            "lookout_ingest_log_component_rule_matches_total",
+            &[("rule", rule)],
+        )
+    };
+    assert_eq!(
+        (matched("php"), matched("service-field"), matched("routers")),
+        (1.0, 1.0, 1.0)
+    );
+}
+
+#[test]
+fn log_counts_as_metrics_can_be_switched_off() {
+    for on in [true, false] {
+        let flag = on.to_string();
+        let mut l = Lookout::start_with(&["--logs-metrics", &flag]);
+        let t = now() - 30;
+        post_logs(
+            &l,
+            &format!(
+                "{{\"ts\":{t},\"message\":\"boom\",\"component\":\"switch\",\"level\":\"err\"}}\n"
+            ),
+        );
+        // A clean stop writes the last interval's counts, so what is stored after it is
+        // final whichever way the switch is set.
+        l.terminate();
+        l.restart();
+        let found = l.get("/metrics/find?query=logs.*");
+        assert_eq!(found.status, 200);
+        let nodes: serde_json::Value = serde_json::from_slice(&found.body).expect("find JSON");
+        let names: Vec<&str> = nodes
+            .as_array()
+            .map(|a| a.iter().filter_map(|n| n["text"].as_str()).collect())
+            .unwrap_or_default();
+        if on {
+            assert_eq!(names, ["switch"], "logs.metrics on");
+        } else {
+            assert!(names.is_empty(), "logs.metrics off, yet {names:?}");
+        }
+    }
+}

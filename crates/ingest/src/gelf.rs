@@ -29,6 +29,7 @@ use crate::clock::now_unix_ns;
 use crate::counters::{ProtoCounters, RECORDS_INVALID, UDP_DROPPED};
 use crate::error::Error;
 use crate::ingest::Shared;
+use crate::log_policy::LogInput;
 use crate::stream::{finished, idle_deadline, join};
 use crate::syslog::{dispatch, Batch, LogShared};
 use crate::warn_limiter::WarnLimiter;
@@ -78,6 +79,9 @@ fn run(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch 
             ),
         }
     }
+    shared
+        .policy
+        .apply(LogInput::Gelf, &mut batch.records, now_ns);
     let peer = batch.messages.first().map(|m| m.peer);
     if let Some(peer) = peer {
         counters.record(peer, batch.records.len(), &[], |_| None);

@@ -26,6 +26,8 @@
 //! - `warn_limiter`: at most one warning per listener per interval.
 //! - `log_counts`: [`LogCounts`], log-derived counters (`logs.<component>.<severity>`) counted
 //!   in front of the log store.
+//! - `log_policy`: [`LogPolicy`], component rules and timestamp bounds applied to every log
+//!   record between its parser and the store.
 //! - `syslog`: [`LogIngest`], the log listeners' shared state, and syslog over UDP and TCP
 //!   (octet-counting or LF framing), batched to the log store.
 //! - `gelf`: GELF over UDP (whole or chunked payloads, reassembled and expired) and over TCP
@@ -45,6 +47,7 @@ mod error;
 mod gelf;
 mod ingest;
 mod log_counts;
+mod log_policy;
 mod pickle;
 mod plaintext;
 mod stream;
@@ -60,5 +63,8 @@ pub use ingest::Ingest;
 pub use log_counts::{
     LogCounts, DEFAULT_LOG_COUNT_STEP_SECS, LOG_COUNTS_OVERFLOW, LOG_COUNT_HORIZON_SECS,
     MAX_LOG_COUNT_ENTRIES, OVERFLOW_COMPONENT,
+};
+pub use log_policy::{
+    ComponentRule, LogInput, LogPolicy, RuleSource, DEFAULT_MAX_FUTURE_SECS, ORIGINAL_TS_FIELD,
 };
 pub use syslog::LogIngest;

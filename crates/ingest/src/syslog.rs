@@ -32,6 +32,7 @@ use crate::clock::now_unix_ns;
 use crate::counters::{ProtoCounters, UDP_DROPPED};
 use crate::error::Error;
 use crate::ingest::Shared;
+use crate::log_policy::{default_policy, LogInput, LogPolicy};
 use crate::stream::{finished, idle_deadline, join};
 use crate::warn_limiter::WarnLimiter;
 use crate::Config;
@@ -77,6 +78,8 @@ pub(crate) struct LogShared {
     pub(crate) config: Config,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) store_warnings: WarnLimiter,
+    /// Component rules and timestamp bounds, applied to every parsed record before storing.
+    pub(crate) policy: Arc<LogPolicy>,
 }
 
 impl LogIngest {
@@ -92,10 +95,27 @@ impl LogIngest {
         LogIngest {
             shared: Arc::new(LogShared {
                 appender,
+                policy: default_policy(&registry),
                 registry,
                 config,
                 shutdown,
                 store_warnings: WarnLimiter::new(),
+            }),
+        }
+    }
+
+    /// The same listeners applying `policy` (component rules, timestamp bounds) instead of
+    /// the defaults. Call it before serving.
+    pub fn with_policy(self, policy: Arc<LogPolicy>) -> LogIngest {
+        let s = &self.shared;
+        LogIngest {
+            shared: Arc::new(LogShared {
+                appender: s.appender.clone(),
+                registry: s.registry.clone(),
+                config: s.config.clone(),
+                shutdown: s.shutdown.clone(),
+                store_warnings: WarnLimiter::new(),
+                policy,
             }),
         }
     }
@@ -206,6 +226,9 @@ fn run(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch 
             ),
         }
     }
+    shared
+        .policy
+        .apply(LogInput::Syslog, &mut batch.records, now_ns);
     let peer = batch.messages.first().map(|m| m.peer);
     if let Some(peer) = peer {
         counters.record(peer, batch.records.len(), &[], |_| None);

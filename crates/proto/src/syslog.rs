@@ -17,6 +17,14 @@ pub use framer::{Frame, FrameError, Framer, FramingMode};
 
 use record::ComponentError;
 
+/// Maps a sender's name for its source to a component the way every log parser here does
+/// (characters a dotted path cannot hold become `_`, empty gives `unknown`); `None` when the
+/// result has empty nodes or too many. Component rules in `lookout-ingest` use it so that a
+/// rule's output obeys the same rules as a parser's.
+pub fn component_from_name(name: &[u8]) -> Option<String> {
+    record::component_from(name).ok()
+}
+
 /// Field set on a message cut to [`MAX_SYSLOG_MESSAGE_BYTES`].
 pub const TRUNCATED_FIELD: &str = "truncated";
 
