@@ -373,6 +373,18 @@ fn spawn_timers(
             }
         },
     ));
+    // A busy log head is flushed by this thread as soon as it reaches its budget, so block
+    // compression runs beside ingestion instead of in an appender.
+    let (l, flusher_stop) = (logs.clone(), shutdown.clone());
+    handles.push(tokio::task::spawn_blocking(move || {
+        while !*flusher_stop.borrow() {
+            if l.wait_for_flush_work(Duration::from_millis(500)) {
+                if let Err(e) = l.flush_if_full() {
+                    error!("flushing the log head failed: {e}");
+                }
+            }
+        }
+    }));
     handles.push(every(MAINTAIN_EVERY, shutdown.clone(), move || match logs
         .maintain(lookout_ingest::now_unix())
     {

@@ -272,6 +272,26 @@ fn expected(rows: &[LogRecord], q: &LogQuery) -> usize {
 fn bench(c: &mut Criterion) {
     let data = rows();
     let raw: usize = data.iter().map(|r| r.message.len()).sum();
+    // Density against compression speed at the levels worth considering.
+    for zstd_level in [1, 3, 6, 9] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            zstd_level,
+            ..Config::default()
+        };
+        let store = LogStore::open(dir.path(), config, &Registry::new(), END).expect("open");
+        for chunk in data.chunks(1000) {
+            store.append(chunk, Durability::Buffered).expect("append");
+        }
+        let t = Instant::now();
+        store.flush(END).expect("flush");
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "zstd level {zstd_level}: block bytes/line {:.2}, flush {:.0} lines/s",
+            store.stats().block_bytes as f64 / ROWS as f64,
+            ROWS as f64 / secs
+        );
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LogStore::open(dir.path(), Config::default(), &Registry::new(), END).expect("open");
     let t = Instant::now();

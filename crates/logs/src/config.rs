@@ -12,16 +12,20 @@ pub struct Config {
     pub partition_secs: i64,
     /// `maintain` flushes the head into blocks once its oldest unflushed append is this old.
     pub flush_interval_secs: i64,
-    /// ...or once the head holds this many message bytes, which bounds head memory.
+    /// ...or once the head holds this many bytes: [`crate::LogStore::wait_for_flush_work`]
+    /// wakes a background flusher then, and at twice this an appender flushes the head itself
+    /// (backpressure), so the head and the frozen head being written hold at most four times
+    /// this.
     pub flush_max_bytes: usize,
     /// Records older than this (by their timestamp) are dropped, whole blocks at a time.
     /// 0 keeps everything.
     pub retention_secs: i64,
     /// Total bytes of block files kept; the oldest blocks go first. 0 is unlimited.
     pub max_bytes: u64,
-    /// zstd level for block columns. Flushes run off the ingest path, so a denser level than
-    /// zstd's default 3 is affordable: at 9, gen_logs-shaped rows take 13.8 bytes per line and
-    /// compress at ~390 k lines/s (`benches/store.rs`).
+    /// zstd level for block columns. zstd's default 3: on gen_logs-shaped rows it takes 16.7
+    /// bytes per line against 14.3 at level 9, and compresses twice as fast, which keeps a
+    /// background flush ahead of an ingest of a million lines a second on one core
+    /// (`benches/store.rs` prints both for levels 1, 3, 6 and 9).
     pub zstd_level: i32,
 }
 
@@ -30,10 +34,12 @@ impl Default for Config {
         Config {
             partition_secs: 3600,
             flush_interval_secs: 600,
-            flush_max_bytes: 256 << 20,
+            // ~600k records shaped like gen_logs: a flush of it takes well under a second,
+            // during which the next head fills at most half its budget at 1M records/s.
+            flush_max_bytes: 64 << 20,
             retention_secs: 30 * 86400,
             max_bytes: 0,
-            zstd_level: 9,
+            zstd_level: 3,
         }
     }
 }

@@ -1,65 +1,96 @@
-//! The head: records appended since the last flush, in memory, grouped by component in append
-//! order. It answers queries directly (a scan of the matching components) and is what a flush
-//! sorts and writes into blocks. It does no I/O; the WAL holds the same records on disk.
+//! The head: records appended since the last flush, in memory, per component as columnar
+//! chunks ([`Rows`]) of at most [`MAX_SECTION_ROWS`] records in append order. Full chunks are
+//! sealed and shared (`Arc`), so a query takes them without copying and a flush compresses
+//! each one as a block section when it is already in time order and inside one partition
+//! (the common case); only the open chunk is copied, and only its rows in the query's range.
+//! It does no I/O; the WAL holds the same records on disk.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use lookout_core::Glob;
+use lookout_core::{Glob, LogRecord};
 
-use crate::block::Stored;
+use crate::block::MAX_SECTION_ROWS;
+use crate::rows::{HostIds, Rows};
+
+/// A full chunk, with its time bounds so a query can skip it.
+#[derive(Clone)]
+pub(crate) struct Sealed {
+    pub(crate) rows: Arc<Rows>,
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+}
+
+impl Sealed {
+    fn new(mut rows: Rows) -> Sealed {
+        rows.shrink();
+        let (min_ts, max_ts) = rows.time_bounds().unwrap_or((0, 0));
+        Sealed {
+            rows: Arc::new(rows),
+            min_ts,
+            max_ts,
+        }
+    }
+}
+
+/// One component's records.
+#[derive(Default)]
+pub(crate) struct ComponentRows {
+    pub(crate) sealed: Vec<Sealed>,
+    open: Rows,
+    open_hosts: HostIds,
+}
+
+impl ComponentRows {
+    pub(crate) fn len(&self) -> usize {
+        self.sealed.iter().map(|s| s.rows.len()).sum::<usize>() + self.open.len()
+    }
+
+    /// Every chunk, the open one sealed as it stands (copied).
+    pub(crate) fn chunks(&self) -> Vec<Sealed> {
+        let mut out = self.sealed.clone();
+        if !self.open.is_empty() {
+            out.push(Sealed::new(self.open.clone()));
+        }
+        out
+    }
+}
 
 /// Records not yet in blocks.
 #[derive(Default)]
 pub(crate) struct Head {
-    /// Per component, in append (sequence) order.
-    pub(crate) components: BTreeMap<String, Vec<Stored>>,
-    /// Memory held by the records (estimated by [`record_memory`]): the flush trigger that
-    /// bounds head memory.
+    pub(crate) components: BTreeMap<String, ComponentRows>,
+    /// Heap bytes of every chunk: the flush trigger that bounds head memory.
     pub(crate) bytes: usize,
     pub(crate) records: u64,
 }
 
-/// Heap allocations cost their size plus the allocator's bookkeeping and rounding (16 bytes
-/// is glibc malloc's minimum overhead per chunk).
-const ALLOCATION_OVERHEAD: usize = 16;
-
-/// What one record costs in the head: the shared record itself (`Arc` counts and the
-/// struct), every string it owns with its allocation overhead, the field list, and the
-/// head's own entry. Counting only message bytes underestimated the real cost by more than 2x,
-/// so the flush threshold did not bound memory.
-pub(crate) fn record_memory(r: &lookout_core::LogRecord) -> usize {
-    let strings = r.component.len() + r.host.len() + r.message.len() + 3 * ALLOCATION_OVERHEAD;
-    let fields: usize = r
-        .fields
-        .iter()
-        .map(|(k, v)| {
-            2 * std::mem::size_of::<String>() + k.len() + v.len() + 2 * ALLOCATION_OVERHEAD
-        })
-        .sum();
-    let field_list = if r.fields.is_empty() {
-        0
-    } else {
-        ALLOCATION_OVERHEAD
-    };
-    std::mem::size_of::<lookout_core::LogRecord>()
-        + 2 * std::mem::size_of::<usize>()
-        + ALLOCATION_OVERHEAD
-        + strings
-        + fields
-        + field_list
-        + std::mem::size_of::<Stored>()
-}
-
 impl Head {
-    pub(crate) fn insert(&mut self, s: Stored) {
-        self.bytes += record_memory(&s.rec);
+    pub(crate) fn insert(&mut self, seq: u64, r: &LogRecord) {
+        let c = match self.components.get_mut(r.component.as_str()) {
+            Some(c) => c,
+            None => self.components.entry(r.component.clone()).or_default(),
+        };
+        let before = c.open.heap_bytes();
+        c.open.push_record(seq, r, &mut c.open_hosts);
         self.records += 1;
-        match self.components.get_mut(s.rec.component.as_str()) {
-            Some(v) => v.push(s),
-            None => {
-                self.components.insert(s.rec.component.clone(), vec![s]);
-            }
+        if c.open.len() >= MAX_SECTION_ROWS {
+            let sealed = Sealed::new(std::mem::take(&mut c.open));
+            c.open_hosts.clear();
+            self.bytes = self.bytes - before + sealed.rows.heap_bytes();
+            c.sealed.push(sealed);
+        } else {
+            self.bytes = self.bytes - before + c.open.heap_bytes();
+        }
+    }
+
+    /// Adds whole chunks (a failed flush's records going back into the head).
+    pub(crate) fn insert_chunks(&mut self, component: &str, chunks: Vec<Sealed>) {
+        let c = self.components.entry(component.to_string()).or_default();
+        for s in chunks {
+            self.records += s.rows.len() as u64;
+            self.bytes += s.rows.heap_bytes();
+            c.sealed.push(s);
         }
     }
 
@@ -67,16 +98,29 @@ impl Head {
         self.records == 0
     }
 
-    /// Copies (cheaply: sequence and `Arc`) the records of components in `pattern`'s subtree
-    /// with a timestamp in `[from, until)`.
-    pub(crate) fn select(&self, pattern: &Glob, from: i64, until: i64, out: &mut Vec<Stored>) {
-        for (c, recs) in &self.components {
-            if pattern.matches_prefix_of(c) {
-                out.extend(
-                    recs.iter()
-                        .filter(|s| s.rec.ts_ns >= from && s.rec.ts_ns < until)
-                        .cloned(),
-                );
+    /// The chunks of components in `pattern`'s subtree that can hold records in
+    /// `[from, until)`: sealed ones shared, the open one copied down to its rows in range.
+    pub(crate) fn select(
+        &self,
+        pattern: &Glob,
+        from: i64,
+        until: i64,
+        out: &mut Vec<(String, Arc<Rows>)>,
+    ) {
+        for (name, c) in &self.components {
+            if !pattern.matches_prefix_of(name) {
+                continue;
+            }
+            for s in &c.sealed {
+                if s.max_ts >= from && s.min_ts < until {
+                    out.push((name.clone(), s.rows.clone()));
+                }
+            }
+            let open = &c.open;
+            let in_range = (0..open.len()).filter(|&i| open.ts[i] >= from && open.ts[i] < until);
+            let copy = open.select(in_range);
+            if !copy.is_empty() {
+                out.push((name.clone(), Arc::new(copy)));
             }
         }
     }

@@ -13,14 +13,19 @@
 //! `Durability::Synced` then waits for the group-commit fsync; `Buffered` records are fsynced
 //! by [`LogStore::sync`], which the server calls every second.
 //!
-//! **Head.** Records since the last flush, per component in append order. `maintain(now)`
-//! flushes it every `flush_interval_secs` or at `flush_max_bytes`: the WAL is rotated, the head
-//! frozen (queries still read it), one block per time partition written atomically, then the
-//! checkpoint file (WAL lsn, next sequence) replaced atomically and the WAL before it deleted.
-//! Blocks above the checkpoint at open are leftovers of an interrupted flush and are deleted:
-//! their records are replayed from the WAL.
+//! **Head.** Records since the last flush, per component in columnar chunks of at most 2048
+//! records (`rows::Rows`: a few shared buffers, no allocation per record), full chunks sealed
+//! and shared with queries. `maintain(now)` flushes it every `flush_interval_secs`; an append
+//! that fills it to `flush_max_bytes` wakes a background flusher ([`LogStore::wait_for_flush_work`],
+//! [`LogStore::flush_if_full`], run by the server on its own thread), and one that finds it at
+//! twice that flushes it itself, so memory stays bounded whatever the ingest rate. A flush
+//! rotates the WAL, freezes the head (queries still read it), writes one block per time
+//! partition atomically, then replaces the checkpoint file (WAL lsn, next sequence) atomically
+//! and deletes the WAL before it. Blocks above the checkpoint at open are leftovers of an
+//! interrupted flush and are deleted: their records are replayed from the WAL.
 //!
-//! **Blocks.** One file per (partition, flush): per component one section whose six columns
+//! **Blocks.** One file per (partition, flush): per component sections of at most 2048
+//! records (a sealed head chunk already in time order is written as it is), whose six columns
 //! (time deltas, sequence deltas, host dictionary, severity/facility, message, fields) are
 //! zstd-compressed separately; an index with each section's component, time bounds, severity
 //! counts, offset and CRC. A query reads only the sections of matching components whose time
@@ -45,7 +50,8 @@
 //! Layout:
 //! - `store`: `LogStore`, its locks, open and WAL replay, append, flush, retention, close.
 //! - `scan`: `LogReader`: query planning over sections, filters, cursor, components, histogram.
-//! - `head`: the in-memory head.
+//! - `head`: the in-memory head, columnar chunks per component.
+//! - `rows`: `Rows`, records column by column: the head's chunks and decoded sections.
 //! - `block`: block file encoding, decoding and checks.
 //! - `batch`: the WAL payload of one appended batch.
 //! - `codec`: varints and the bounds-checked byte reader.
@@ -62,6 +68,7 @@ mod config;
 mod error;
 pub mod filenames;
 mod head;
+mod rows;
 mod scan;
 mod store;
 mod tail;

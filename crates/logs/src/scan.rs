@@ -13,11 +13,16 @@ use lookout_core::{
     LogSubscription, ScanStats,
 };
 
-use crate::block::{Block, Need, Rows, SectionMeta, Stored};
+use crate::block::{Block, Need, SectionMeta};
 use crate::error::{Error, Result};
+use crate::rows::Rows;
 use crate::store::LogStore;
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// Head records of one component that a query reads: a shared sealed chunk, or a copy of the
+/// open chunk's rows in range.
+type HeadChunk = (String, Arc<Rows>);
 
 /// 32 lowercase hex digits, the timestamp's bits then the sequence: the same cursor as
 /// `MemLogStore`, so a client cannot tell the stores apart.
@@ -54,26 +59,20 @@ impl Filter<'_> {
         }
     }
 
-    fn rest_ok(
-        &self,
-        severity: u8,
-        host: &str,
-        message: &[u8],
-        fields: &[(String, String)],
-    ) -> bool {
+    /// Row `i` passes the filters other than component and time; the cheap ones first.
+    fn rest_ok(&self, rows: &Rows, i: usize) -> bool {
         let q = self.q;
-        q.max_severity.is_none_or(|m| severity <= m.number())
-            && q.host.as_ref().is_none_or(|h| h.matches(host))
+        q.max_severity
+            .is_none_or(|m| rows.severity[i] <= m.number())
             && self
                 .finder
                 .as_ref()
-                .is_none_or(|f| f.find(message).is_some())
+                .is_none_or(|f| f.find(rows.message(i)).is_some())
+            && q.host.as_ref().is_none_or(|h| h.matches(rows.host(i)))
             && q.regex
                 .as_ref()
-                .is_none_or(|re| re.is_match(&String::from_utf8_lossy(message)))
-            && q.fields
-                .iter()
-                .all(|(k, v)| fields.iter().any(|(rk, rv)| rk == k && rv == v))
+                .is_none_or(|re| re.is_match(&String::from_utf8_lossy(rows.message(i))))
+            && q.fields.iter().all(|(k, v)| rows.has_field(i, k, v))
     }
 }
 
@@ -130,16 +129,10 @@ impl LogStore {
         if !head.is_empty() {
             stats.blocks_read += 1;
         }
-        for s in head {
-            let r = &s.rec;
-            let key = (r.ts_ns, s.seq);
-            if filter.key_ok(key)
-                && filter.rest_ok(r.severity.number(), &r.host, &r.message, &r.fields)
-            {
-                page.push(key, (**r).clone());
-            }
+        for (component, rows) in &head {
+            collect(rows, component, &filter, &mut page);
+            page.trim();
         }
-        page.trim();
         let mut candidates: Vec<(&Arc<Block>, &SectionMeta)> = blocks
             .iter()
             .filter(|b| b.max_ts >= q.from_ns && b.min_ts < q.until_ns)
@@ -205,7 +198,7 @@ impl LogStore {
         pattern: &Glob,
         from: i64,
         until: i64,
-    ) -> (Arc<Vec<Arc<Block>>>, Vec<Stored>) {
+    ) -> (Arc<Vec<Arc<Block>>>, Vec<HeadChunk>) {
         let st = self.read_state();
         let mut head = Vec::new();
         st.head.select(pattern, from, until, &mut head);
@@ -237,8 +230,10 @@ impl LogStore {
             }
         };
         let (blocks, head) = self.snapshot(component, from, until);
-        for s in &head {
-            add(s.rec.ts_ns, s.rec.severity.number(), 1);
+        for (_, rows) in &head {
+            for i in 0..rows.len() {
+                add(rows.ts[i], rows.severity[i], 1);
+            }
         }
         for b in blocks
             .iter()
@@ -342,12 +337,7 @@ fn collect(rows: &Rows, component: &str, filter: &Filter<'_>, page: &mut Page) {
                 continue;
             }
         }
-        if filter.rest_ok(
-            rows.severity[i],
-            rows.host(i),
-            rows.message(i),
-            rows.fields(i),
-        ) {
+        if filter.rest_ok(rows, i) {
             page.push(key, rows.record(i, component));
         }
     }

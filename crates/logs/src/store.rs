@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use lookout_core::limits::MAX_COMPONENT_NODES;
 use lookout_core::selfmon::{Counter, Gauge, Registry};
@@ -18,13 +19,14 @@ use lookout_core::{Durability, LogAppender, LogRecord};
 use lookout_disk::{DirLock, Wal, WalOptions};
 
 use crate::batch::{decode_batch, encode_batch};
-use crate::block::{write_block, Block, Stored};
+use crate::block::{write_block, Block};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::filenames::{
     block_file_name, parse_block_file_name, BLOCKS_DIR, CHECKPOINT_FILE, QUARANTINE_DIR, WAL_DIR,
 };
 use crate::head::{Frozen, Head};
+use crate::rows::Rows;
 use crate::tail::Subscribers;
 
 /// Footer magic of the checkpoint file.
@@ -41,6 +43,8 @@ pub struct LogStore {
     ingest: Mutex<()>,
     pub(crate) state: RwLock<State>,
     flushing: Mutex<FlushState>,
+    /// Set when the head reaches its budget; a background flusher waits on it.
+    flush_wanted: (Mutex<bool>, Condvar),
     pub(crate) subscribers: Subscribers,
     pub(crate) metrics: Metrics,
     closed: AtomicBool,
@@ -139,8 +143,10 @@ pub struct MaintainReport {
 /// Counts for tests and the status page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogStoreStats {
-    /// Records in the head (unflushed).
+    /// Records in the head (unflushed), the frozen head being flushed included.
     pub head_records: u64,
+    /// Heap bytes of the head and the frozen head.
+    pub head_bytes: u64,
     /// Block files.
     pub blocks: u64,
     /// Bytes of block files.
@@ -218,23 +224,12 @@ impl LogStore {
                     offset: lsn,
                     reason: "log batch does not decode".into(),
                 })?;
-            for (i, rec) in records.into_iter().enumerate() {
-                head.insert(Stored {
-                    seq: first + i as u64,
-                    rec: Arc::new(rec),
-                });
+            for (i, rec) in records.iter().enumerate() {
+                head.insert(first + i as u64, rec);
             }
-            next_seq = next_seq.max(first + head.records);
+            next_seq = next_seq.max(first + records.len() as u64);
             Ok(())
         })?;
-        next_seq = next_seq.max(
-            head.components
-                .values()
-                .flatten()
-                .map(|s| s.seq + 1)
-                .max()
-                .unwrap_or(0),
-        );
         report.replayed = head.records;
         metrics
             .block_bytes
@@ -255,6 +250,7 @@ impl LogStore {
                 next_flush_id: last_flush_id + 1,
                 head_since: None,
             }),
+            flush_wanted: (Mutex::new(false), Condvar::new()),
             subscribers: Subscribers::default(),
             metrics,
             closed: AtomicBool::new(false),
@@ -299,39 +295,72 @@ impl LogStore {
                 )));
             }
         }
-        let arcs: Vec<Arc<LogRecord>> = records.iter().map(|r| Arc::new(r.clone())).collect();
+        // Live tails get shared copies; without tails nothing is copied.
+        let arcs: Vec<Arc<LogRecord>> = if self.subscribers.len() > 0 {
+            records.iter().map(|r| Arc::new(r.clone())).collect()
+        } else {
+            Vec::new()
+        };
         let lsn = {
             let _ingest = lock(&self.ingest);
             let first = self.read_state().next_seq;
-            let lsn = self.wal.append(&encode_batch(first, records))?;
+            let payload = encode_batch(first, records);
+            let lsn = self.wal.append(&payload)?;
             let mut st = self.write_state();
-            for (i, rec) in arcs.iter().enumerate() {
-                st.head.insert(Stored {
-                    seq: first + i as u64,
-                    rec: rec.clone(),
-                });
+            for (i, rec) in records.iter().enumerate() {
+                st.head.insert(first + i as u64, rec);
             }
             st.next_seq = first + records.len() as u64;
             drop(st);
             // Under the ingest lock so every tail sees batches in sequence order.
-            self.subscribers.publish(&arcs);
+            if !arcs.is_empty() {
+                self.subscribers.publish(&arcs);
+            }
             lsn
         };
         self.metrics.appended.add(records.len() as u64);
         if durability == Durability::Synced {
             self.wal.sync(lsn)?;
         }
-        // Backpressure: a head over its memory budget is flushed now, by the appender, rather
-        // than at the next `maintain`, which at hundreds of thousands of records a second
-        // would let it grow for seconds. Appenders arriving meanwhile wait on the flush lock,
-        // which slows the senders (TCP, HTTP) instead of growing memory.
-        if self.read_state().head.bytes >= self.config.flush_max_bytes {
+        // A head at its budget wakes the background flusher, so compression runs beside
+        // ingestion. If it is still over twice the budget (no flusher, or one that cannot
+        // keep up), the appender flushes it now: appenders arriving meanwhile wait on the
+        // flush lock, which slows the senders (TCP, HTTP) instead of growing memory.
+        let bytes = self.read_state().head.bytes;
+        if bytes >= self.config.flush_max_bytes {
+            let (wanted, cv) = &self.flush_wanted;
+            *lock(wanted) = true;
+            cv.notify_one();
+        }
+        if bytes >= self.config.flush_max_bytes.saturating_mul(2) {
             let mut fl = lock(&self.flushing);
-            if self.read_state().head.bytes >= self.config.flush_max_bytes {
+            if self.read_state().head.bytes >= self.config.flush_max_bytes.saturating_mul(2) {
                 self.flush_locked(&mut fl)?;
             }
         }
         Ok(())
+    }
+
+    /// Waits until an append has filled the head to its budget, or `timeout`; true when the
+    /// head wants flushing. A background thread loops on this and [`LogStore::flush_if_full`],
+    /// so flushes of a busy head run beside ingestion rather than in an appender.
+    pub fn wait_for_flush_work(&self, timeout: Duration) -> bool {
+        let (wanted, cv) = &self.flush_wanted;
+        let guard = lock(wanted);
+        let (mut guard, _) = cv
+            .wait_timeout_while(guard, timeout, |w| !*w)
+            .unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *guard, false)
+    }
+
+    /// Flushes the head if it holds at least its budget; true if it did.
+    pub fn flush_if_full(&self) -> Result<bool> {
+        let mut fl = lock(&self.flushing);
+        if self.read_state().head.bytes < self.config.flush_max_bytes {
+            return Ok(false);
+        }
+        self.flush_locked(&mut fl)?;
+        Ok(true)
     }
 
     /// Writes the head into blocks (one per time partition it touches), records the
@@ -380,15 +409,9 @@ impl LogStore {
                 // holds them all, so nothing is lost if the process dies before a retry.
                 st.frozen = None;
                 let newer = std::mem::take(&mut st.head);
-                let mut head = Arc::try_unwrap(frozen).unwrap_or_else(|a| {
-                    let mut h = Head::default();
-                    for s in a.components.values().flatten() {
-                        h.insert(s.clone());
-                    }
-                    h
-                });
-                for s in newer.components.into_values().flatten() {
-                    head.insert(s);
+                let mut head = Head::default();
+                for (name, c) in frozen.components.iter().chain(newer.components.iter()) {
+                    head.insert_chunks(name, c.chunks());
                 }
                 st.head = head;
                 Err(e)
@@ -403,29 +426,10 @@ impl LogStore {
         next_seq: u64,
         flush_id: u64,
     ) -> Result<Vec<Block>> {
-        let part_ns = self.config.partition_secs * NANOS_PER_SEC;
-        let mut parts: BTreeMap<i64, BTreeMap<&str, Vec<Stored>>> = BTreeMap::new();
-        for (c, recs) in &head.components {
-            for s in recs {
-                let p = s.rec.ts_ns.div_euclid(part_ns) * self.config.partition_secs;
-                parts
-                    .entry(p)
-                    .or_default()
-                    .entry(c.as_str())
-                    .or_default()
-                    .push(s.clone());
-            }
-        }
+        let parts = partition_sections(head, self.config.partition_secs);
         let blocks_dir = self.dir.join(BLOCKS_DIR);
         let mut out = Vec::new();
-        for (p, comps) in parts {
-            let sections: Vec<(String, Vec<Stored>)> = comps
-                .into_iter()
-                .map(|(c, mut v)| {
-                    v.sort_by_key(|s| (s.rec.ts_ns, s.seq));
-                    (c.to_string(), v)
-                })
-                .collect();
+        for (p, sections) in parts {
             let path = blocks_dir.join(block_file_name(p, flush_id));
             let written = write_block(&path, p, lsn, &sections, self.config.zstd_level);
             match written {
@@ -529,6 +533,7 @@ impl LogStore {
         let st = self.read_state();
         LogStoreStats {
             head_records: st.head.records + st.frozen.as_ref().map_or(0, |f| f.records),
+            head_bytes: (st.head.bytes + st.frozen.as_ref().map_or(0, |f| f.bytes)) as u64,
             blocks: st.blocks.len() as u64,
             block_bytes: st.blocks.iter().map(|b| b.file_len).sum(),
             block_records: st
@@ -549,6 +554,38 @@ impl LogAppender for LogStore {
     fn append(&self, records: &[LogRecord], durability: Durability) -> lookout_core::Result<()> {
         Ok(self.append_records(records, durability)?)
     }
+}
+
+/// The head's records as block sections, per partition start: each chunk of the head that is
+/// in (time, sequence) order and inside one partition is used as it is (no copy); any other is
+/// sorted and cut at partition boundaries.
+fn partition_sections(head: &Head, partition_secs: i64) -> BTreeMap<i64, Vec<(&str, Arc<Rows>)>> {
+    let part_ns = partition_secs * NANOS_PER_SEC;
+    let partition = |ts: i64| ts.div_euclid(part_ns) * partition_secs;
+    let mut parts: BTreeMap<i64, Vec<(&str, Arc<Rows>)>> = BTreeMap::new();
+    for (name, c) in &head.components {
+        for chunk in c.chunks() {
+            let rows = chunk.rows;
+            let (first, last) = (partition(chunk.min_ts), partition(chunk.max_ts));
+            if first == last && rows.is_sorted() {
+                parts.entry(first).or_default().push((name.as_str(), rows));
+                continue;
+            }
+            let sorted = rows.sorted();
+            let mut start = 0;
+            while start < sorted.len() {
+                let p = partition(sorted.ts[start]);
+                let end = start + sorted.ts[start..].partition_point(|ts| partition(*ts) == p);
+                let piece = sorted.select(start..end);
+                parts
+                    .entry(p)
+                    .or_default()
+                    .push((name.as_str(), Arc::new(piece)));
+                start = end;
+            }
+        }
+    }
+    parts
 }
 
 /// The checkpoint file: WAL lsn up to which records are in blocks, the next sequence number,

@@ -638,7 +638,9 @@ fn a_head_over_its_memory_budget_is_flushed_by_the_appender() {
             ..Config::default()
         },
     );
-    // 20 batches of 1,000 records, far more than the budget, and no maintain() in between.
+    // 20 batches of 1,000 records, far more than the budget, no maintain() in between and no
+    // background flusher: the appender itself keeps the head under twice the budget.
+    let mut woken = false;
     for i in 0..20 {
         s.append_records(
             &batch(1000, 1_000_000_000 * (i * 1000) as i64),
@@ -647,12 +649,64 @@ fn a_head_over_its_memory_budget_is_flushed_by_the_appender() {
         .expect("append");
         let st = s.stats();
         assert!(
-            st.head_records < 4_000,
-            "head bounded after batch {i}: {} records",
-            st.head_records
+            st.head_bytes < 2 * budget as u64,
+            "head bounded after batch {i}: {} bytes",
+            st.head_bytes
         );
+        woken |= s.wait_for_flush_work(std::time::Duration::ZERO);
     }
+    assert!(woken, "a head at its budget asks for a background flush");
+    s.flush_if_full().expect("flush");
+    assert!(
+        s.stats().head_bytes < budget as u64,
+        "what a background flusher does leaves the head under budget"
+    );
+    assert!(
+        !s.flush_if_full().expect("flush"),
+        "and then has nothing to do"
+    );
     let st = s.stats();
     assert!(st.blocks >= 2, "the appender flushed: {} blocks", st.blocks);
     assert_eq!(st.head_records + st.block_records, 20_000, "nothing lost");
+}
+
+#[test]
+fn records_out_of_order_across_partitions_come_back_in_order_from_blocks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path(), Config::default());
+    // 5,000 records of one component over three hours, appended in a scrambled order: head
+    // chunks that are unsorted and span partitions, which a flush must sort and cut.
+    let hour = 3_600_000_000_000i64;
+    let mut records: Vec<LogRecord> = (0..5000i64)
+        .map(|i| {
+            let ts = 1_800_000_000_000_000_000 + (i * 7919 % 5000) * (3 * hour / 5000);
+            rec("svc", ts, Severity::Info, "h", &format!("m{ts}"))
+        })
+        .collect();
+    records.rotate_left(1234);
+    for chunk in records.chunks(700) {
+        s.append_records(chunk, Durability::Buffered)
+            .expect("append");
+    }
+    let all = |s: &LogStore| {
+        let mut q = query("svc", 0, i64::MAX);
+        q.limit = 10_000;
+        s.query(&q).expect("query").records
+    };
+    let before = all(&s);
+    s.flush(0).expect("flush");
+    let st = s.stats();
+    assert_eq!((st.head_records, st.block_records), (0, 5000));
+    assert!(
+        st.blocks >= 3,
+        "one block per partition at least: {}",
+        st.blocks
+    );
+    let after = all(&s);
+    assert_eq!(after.len(), 5000);
+    assert!(
+        after.windows(2).all(|w| w[0].ts_ns <= w[1].ts_ns),
+        "time order"
+    );
+    assert_eq!(before, after, "head and blocks answer alike");
 }
