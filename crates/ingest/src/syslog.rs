@@ -12,10 +12,11 @@
 //! the parser's reason; received records under `lookout_ingest_points_received_total{proto}`,
 //! the counter every listener's `ProtoCounters` keeps.
 
+use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::IpAddr;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 use lookout_core::selfmon::Registry;
 use lookout_core::{Durability, LogAppender, LogRecord};
@@ -204,9 +205,48 @@ pub(crate) fn dispatch(
     tokio::task::spawn_blocking(move || run(&shared, &counters, batch))
 }
 
+/// Batches of one syslog TCP connection in flight at once. Two let one batch parse while the
+/// one before it is stored; each still stores in arrival order, so a sender's records keep
+/// their order (and their sequence numbers) exactly as with one at a time.
+const MAX_IN_FLIGHT: usize = 2;
+
+/// Like [`dispatch`], but the batch is stored only after the batch dispatched before it on
+/// the same connection (`turn` carries that order from one call to the next): parsing
+/// overlaps, storing does not.
+fn dispatch_in_turn(
+    shared: &Arc<LogShared>,
+    counters: &Arc<ProtoCounters>,
+    pending: &mut Batch,
+    spare: &mut Option<Batch>,
+    turn: &mut Option<mpsc::Receiver<()>>,
+) -> JoinHandle<Batch> {
+    let batch = std::mem::replace(pending, spare.take().unwrap_or_default());
+    let (shared, counters) = (shared.clone(), counters.clone());
+    // The sender is dropped when this batch is stored (or its job ends any other way),
+    // which is what the next batch waits for.
+    let (stored, next) = mpsc::sync_channel::<()>(0);
+    let previous = turn.replace(next);
+    tokio::task::spawn_blocking(move || {
+        let batch = parse_batch(&shared, &counters, batch);
+        if let Some(previous) = previous {
+            // Err once the previous job has ended: no value is ever sent.
+            let _ = previous.recv();
+        }
+        let batch = store_batch(&shared, &counters, batch);
+        drop(stored);
+        batch
+    })
+}
+
 /// Parses every message of a batch, counts the refused ones, stores the rest in appends of at
 /// most [`MAX_BATCH_RECORDS`], and returns the emptied buffers.
-fn run(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch {
+fn run(shared: &LogShared, counters: &ProtoCounters, batch: Batch) -> Batch {
+    let batch = parse_batch(shared, counters, batch);
+    store_batch(shared, counters, batch)
+}
+
+/// Parses every message of a batch into `batch.records` and counts the refused ones.
+fn parse_batch(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch {
     let now_ns = now_unix_ns();
     batch.records.clear();
     // Senders of one batch are nearly always one peer: format its address once.
@@ -229,10 +269,16 @@ fn run(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch 
     shared
         .policy
         .apply(LogInput::Syslog, &mut batch.records, now_ns);
-    let peer = batch.messages.first().map(|m| m.peer);
-    if let Some(peer) = peer {
+    if let Some(peer) = batch.messages.first().map(|m| m.peer) {
         counters.record(peer, batch.records.len(), &[], |_| None);
     }
+    batch
+}
+
+/// Stores a parsed batch's records in appends of at most [`MAX_BATCH_RECORDS`] and returns
+/// the emptied buffers.
+fn store_batch(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch {
+    let peer = batch.messages.first().map(|m| m.peer);
     for chunk in batch.records.chunks(MAX_BATCH_RECORDS) {
         if let Err(e) = shared.appender.append(chunk, Durability::Buffered) {
             counters.dropped_by_store(peer, chunk.len());
@@ -249,6 +295,16 @@ fn run(shared: &LogShared, counters: &ProtoCounters, mut batch: Batch) -> Batch 
     batch.data.clear();
     batch.messages.clear();
     batch
+}
+
+/// Waits for the oldest batch in flight; never resolves when there is none.
+async fn join_oldest(
+    in_flight: &mut VecDeque<JoinHandle<Batch>>,
+) -> Result<Batch, tokio::task::JoinError> {
+    match in_flight.front_mut() {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Receives datagrams until shutdown, one message each, then stores what was received.
@@ -340,7 +396,8 @@ async fn drive(
     let mut buf: Vec<u8> = Vec::new();
     let mut pending = Batch::default();
     let mut spare: Option<Batch> = None;
-    let mut in_flight: Option<JoinHandle<Batch>> = None;
+    let mut in_flight: VecDeque<JoinHandle<Batch>> = VecDeque::new();
+    let mut turn: Option<mpsc::Receiver<()>> = None;
     let mut phase = Phase::Reading;
     let idle_timer = tokio::time::sleep_until(idle_deadline(idle));
     tokio::pin!(idle_timer);
@@ -356,8 +413,8 @@ async fn drive(
             () = Shared::stopped(&mut shutdown), if phase == Phase::Reading => {
                 phase = Phase::Stopping;
             }
-            joined = join(&mut in_flight), if in_flight.is_some() => {
-                in_flight = None;
+            joined = join_oldest(&mut in_flight), if !in_flight.is_empty() => {
+                in_flight.pop_front();
                 spare = finished(joined, "syslog");
                 idle_timer.as_mut().reset(idle_deadline(idle));
             }
@@ -375,7 +432,7 @@ async fn drive(
                     }
                 }
             }
-            () = &mut idle_timer, if phase == Phase::Reading && in_flight.is_none() => {
+            () = &mut idle_timer, if phase == Phase::Reading && in_flight.is_empty() => {
                 debug!(%peer, proto = PROTO_TCP, "closing idle connection");
                 phase = Phase::Broken;
             }
@@ -386,12 +443,20 @@ async fn drive(
         if phase != Phase::Reading {
             end_of_input(phase, &framer, &mut buf, &mut pending, &counters, peer);
         }
-        if in_flight.is_none() {
-            if !pending.is_empty() {
-                in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare, run));
-            } else if phase != Phase::Reading {
-                break;
-            }
+        // A batch goes as soon as nothing is in flight (whatever its size, so a quiet
+        // sender's lines are stored at once), or beside the one in flight once it is full.
+        let send = !pending.is_empty()
+            && (in_flight.is_empty() || (pending.is_full() && in_flight.len() < MAX_IN_FLIGHT));
+        if send {
+            in_flight.push_back(dispatch_in_turn(
+                &shared,
+                &counters,
+                &mut pending,
+                &mut spare,
+                &mut turn,
+            ));
+        } else if in_flight.is_empty() && pending.is_empty() && phase != Phase::Reading {
+            break;
         }
     }
 }

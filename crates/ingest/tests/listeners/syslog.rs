@@ -236,6 +236,36 @@ async fn tcp_lf_framing_takes_many_messages_per_write_and_messages_split_across_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connections_records_are_stored_in_the_order_sent() {
+    // Far more lines than one batch holds, all with one timestamp: batches parse side by side,
+    // yet the store must see the lines in the order sent (ties in time sort by arrival).
+    let server = Server::start().await;
+    let mut conn = TcpStream::connect(server.tcp).await.unwrap();
+    let n = 20_000;
+    let mut data = String::new();
+    for i in 0..n {
+        data.push_str(&format!(
+            "<14>1 2026-11-22T10:00:00Z h1 app.order - - - line {i}\n"
+        ));
+    }
+    for piece in data.as_bytes().chunks(64 * 1024) {
+        conn.write_all(piece).await.unwrap();
+    }
+    conn.shutdown().await.unwrap();
+    server.store.wait(n).await;
+    let sent: Vec<String> = (0..n).map(|i| format!("line {i}")).collect();
+    let stored: Vec<String> = server
+        .store
+        .all()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.message).into_owned())
+        .collect();
+    assert_eq!(stored.len(), n);
+    assert!(stored == sent, "records out of the order sent");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_octet_counting_frames_are_stored() {
     let server = Server::start().await;
     let mut conn = TcpStream::connect(server.tcp).await.unwrap();
