@@ -29,6 +29,35 @@ pub enum Command {
     Logs(LogsArgs),
     /// Follow the new logs of a component subtree on a running server until interrupted.
     Tail(TailArgs),
+    /// Import data from another system into the data directory (the server must be stopped).
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// What `lookout import` reads.
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Read every *.wsp file under DIR (Graphite's whisper files; the series name is the
+    /// relative path with / as .) with its own retentions and aggregation method. Resumable:
+    /// finished files are listed in <data>/import-whisper.progress and skipped by a rerun.
+    /// Exits 1 if any file could not be imported; the others are imported anyway.
+    Whisper(WhisperImportArgs),
+}
+
+/// Flags of `lookout import whisper`.
+#[derive(Args, Debug)]
+pub struct WhisperImportArgs {
+    /// Directory holding the whisper tree (carbon's storage/whisper).
+    pub dir: PathBuf,
+    /// Config file (TOML), as for serve. Default: ./lookout.toml if it exists.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory to import into [default: ./lookout-data] (key: data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Only read and check the files; print each series, its retentions and point count.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Flags of `lookout serve`. Every one has a `lookout.toml` key (see README, "Configuration").
@@ -59,6 +88,14 @@ pub struct ServeArgs {
     /// `POST /gelf` on the HTTP listener.
     #[arg(long, value_name = "ADDR")]
     pub gelf: Option<String>,
+    /// StatsD address, UDP and TCP (Etsy's protocol plus DogStatsD tags)
+    /// [default: 127.0.0.1:8125] (key: listen.statsd). "off" disables it.
+    #[arg(long, value_name = "ADDR")]
+    pub statsd: Option<String>,
+    /// How often StatsD aggregates are written, and the divisor of their rates
+    /// [default: 10s] (key: statsd.flush_interval).
+    #[arg(long, value_name = "DURATION")]
+    pub statsd_flush: Option<String>,
     /// Longest time points received without acknowledgement (plaintext, UDP, pickle) wait before
     /// they are fsynced [default: 1s] (key: wal.sync_interval).
     #[arg(long, value_name = "DURATION")]
@@ -191,5 +228,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Query(args) => crate::client::query(&args),
         Command::Logs(args) => crate::client_logs::logs(&args),
         Command::Tail(args) => crate::client_logs::tail(&args),
+        Command::Import(ImportCommand::Whisper(args)) => crate::import::run(args),
     }
 }

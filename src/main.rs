@@ -6,6 +6,7 @@ mod client;
 mod client_logs;
 mod config;
 mod http;
+mod import;
 mod selfmetrics;
 mod serve;
 

@@ -79,6 +79,10 @@ struct Bound {
     gelf_tcp: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gelf_udp: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statsd_tcp: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statsd_udp: Option<SocketAddr>,
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -143,6 +147,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(addr) => Some(bind_tcp_and_udp(addr, "GELF").await?),
         None => None,
     };
+    let statsd = match config.statsd {
+        Some(addr) => Some(bind_tcp_and_udp(addr, "StatsD").await?),
+        None => None,
+    };
     let bound = Bound {
         http: http_listener.local_addr()?,
         graphite_tcp: graphite.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
@@ -152,6 +160,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         syslog_udp: syslog.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
         gelf_tcp: gelf.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
         gelf_udp: gelf.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
+        statsd_tcp: statsd.as_ref().map(|(t, _)| t.local_addr()).transpose()?,
+        statsd_udp: statsd.as_ref().map(|(_, u)| u.local_addr()).transpose()?,
     };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -180,6 +190,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tasks.spawn(async move { i.serve_pickle_tcp(listener).await });
     }
     drop(ingest);
+
+    // StatsD aggregates in memory and appends every flush interval; its last interval is
+    // flushed below, after the listeners have stopped.
+    let statsd_server = statsd.map(|(tcp, udp)| {
+        let server = Arc::new(lookout_ingest::Statsd::new(
+            appender.clone(),
+            registry.clone(),
+            listener_bounds.clone(),
+            config.statsd_config.clone(),
+            shutdown_rx.clone(),
+        ));
+        let s = server.clone();
+        tasks.spawn(async move { s.serve_tcp(tcp).await });
+        let s = server.clone();
+        tasks.spawn(async move { s.serve_udp(udp).await });
+        let s = server.clone();
+        tasks.spawn(async move { s.serve_flushes().await });
+        server
+    });
 
     // Logs reach the store through the log-derived counters (`logs.<component>.<severity>`),
     // unless they are switched off.
@@ -274,6 +303,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(a) = bound.gelf_udp {
         eprintln!("lookout: gelf-udp listening on {a}");
     }
+    if let Some(a) = bound.statsd_tcp {
+        eprintln!("lookout: statsd-tcp listening on {a}");
+    }
+    if let Some(a) = bound.statsd_udp {
+        eprintln!("lookout: statsd-udp listening on {a}");
+    }
     write_ready(&ready_path, &bound)?;
     info!(data_dir = %data_dir.display(), "lookout {} ready", env!("CARGO_PKG_VERSION"));
 
@@ -287,6 +322,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if drained.is_err() {
         warn!("listeners did not stop within {SHUTDOWN_GRACE:?}; closing the store anyway");
         tasks.abort_all();
+    }
+    if let Some(server) = statsd_server {
+        info!("flushing the last StatsD interval");
+        let now = lookout_ingest::now_unix();
+        tokio::task::spawn_blocking(move || server.flush(now))
+            .await
+            .context("StatsD flush task")?;
     }
     for t in timers {
         let _ = t.await;

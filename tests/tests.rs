@@ -36,6 +36,10 @@ mod selfmon;
 /// The `lookout query` command against a running server.
 mod cli;
 
+/// `lookout import whisper`: files written by python3-whisper render like `whisper.fetch`;
+/// locked data dir, corrupt files and resuming after an interruption.
+mod import;
+
 /// Interop with a real collectd (`write_graphite`) as the sender.
 mod collectd;
 
@@ -45,3 +49,8 @@ mod rsyslog;
 
 /// Differential test against Debian's carbon-cache + graphite-web 1.1.8 on the same data.
 mod conformance;
+
+/// StatsD over UDP and TCP: counters with sample rates, timers, gauges, sets, tags, bad
+/// input, and the same packets through the real Etsy `statsd` daemon (npm) compared value by
+/// value.
+mod statsd;

@@ -27,6 +27,8 @@ pub const DEFAULT_PICKLE: &str = "127.0.0.1:2004";
 pub const DEFAULT_SYSLOG: &str = "127.0.0.1:1514";
 /// Graylog's GELF port.
 pub const DEFAULT_GELF: &str = "127.0.0.1:12201";
+/// Etsy statsd's port.
+pub const DEFAULT_STATSD: &str = "127.0.0.1:8125";
 /// The WAL sync interval: the longest unacknowledged points wait before they are on disk.
 pub const DEFAULT_WAL_SYNC: Duration = Duration::from_secs(1);
 /// How often self-metrics are written as `lookout.*` series: the finest default step.
@@ -62,6 +64,10 @@ pub struct Config {
     pub pickle: Option<SocketAddr>,
     pub syslog: Option<SocketAddr>,
     pub gelf: Option<SocketAddr>,
+    /// StatsD over UDP and TCP; `None` when disabled.
+    pub statsd: Option<SocketAddr>,
+    /// StatsD's aggregation settings (used only when `statsd` is set).
+    pub statsd_config: lookout_ingest::StatsdConfig,
     pub wal_sync_interval: Duration,
     pub max_body: usize,
     pub max_connections: usize,
@@ -128,6 +134,15 @@ impl Config {
             args.gelf.as_deref().or(raw.listen.gelf.as_deref()),
             DEFAULT_GELF,
         )?;
+        let mut statsd = addr(
+            "listen.statsd / --statsd",
+            args.statsd.as_deref().or(raw.listen.statsd.as_deref()),
+            DEFAULT_STATSD,
+        )?;
+        if raw.statsd.enabled == Some(false) && args.statsd.is_none() {
+            statsd = None;
+        }
+        let statsd_config = statsd_config(&raw.statsd, args.statsd_flush.as_deref())?;
         let wal_sync_interval = match args
             .wal_sync_interval
             .as_deref()
@@ -218,6 +233,18 @@ impl Config {
                 x_files_factor: a.x_files_factor,
             });
         }
+        // StatsD's series carry their type through built-in rules after the user's, so a
+        // user rule still wins; they are anchored to StatsD's namespaces.
+        if statsd.is_some() {
+            for r in lookout_ingest::statsd_aggregation_rules(&statsd_config) {
+                aggregation.push(AggregationRule {
+                    name: r.name.to_string(),
+                    pattern: r.pattern,
+                    method: r.method,
+                    x_files_factor: Some(r.x_files_factor),
+                });
+            }
+        }
         let selfmon_interval = match raw.selfmon.interval.as_deref() {
             Some(t) => parse_duration(t)
                 .map_err(anyhow::Error::msg)
@@ -301,6 +328,8 @@ impl Config {
             pickle,
             syslog,
             gelf,
+            statsd,
+            statsd_config,
             wal_sync_interval,
             max_body,
             max_connections,
@@ -375,6 +404,58 @@ impl Config {
             ..lookout_logs::Config::default()
         }
     }
+}
+
+/// Validates `[statsd]`, with `--statsd-flush` over `flush_interval`. Etsy's
+/// `deleteIdleStats` sets the default of the four `delete_*` keys.
+fn statsd_config(
+    raw: &raw::RawStatsd,
+    flush_flag: Option<&str>,
+) -> anyhow::Result<lookout_ingest::StatsdConfig> {
+    let mut c = lookout_ingest::StatsdConfig::default();
+    if let Some(t) = flush_flag.or(raw.flush_interval.as_deref()) {
+        c.flush_interval = parse_duration(t)
+            .map_err(anyhow::Error::msg)
+            .context("statsd.flush_interval / --statsd-flush")?;
+    }
+    if c.flush_interval < Duration::from_secs(1) {
+        bail!("statsd.flush_interval must be at least 1s (points are stored in whole seconds)");
+    }
+    if let Some(p) = &raw.percentiles {
+        if let Some(bad) = p.iter().find(|p| !(p.abs() > 0.0 && p.abs() <= 100.0)) {
+            bail!("statsd.percentiles: {bad} is not in (0, 100] or [-100, 0)");
+        }
+        c.percentiles = p.clone();
+    }
+    let idle = raw.delete_idle_stats.unwrap_or(false);
+    c.delete_counters = raw.delete_counters.unwrap_or(idle);
+    c.delete_timers = raw.delete_timers.unwrap_or(idle);
+    c.delete_sets = raw.delete_sets.unwrap_or(idle);
+    c.delete_gauges = raw.delete_gauges.unwrap_or(idle);
+    c.legacy_namespace = raw.legacy_namespace.unwrap_or(true);
+    let prefixes = [
+        (&raw.global_prefix, &mut c.global_prefix, "global_prefix"),
+        (&raw.prefix_counter, &mut c.prefix_counter, "prefix_counter"),
+        (&raw.prefix_timer, &mut c.prefix_timer, "prefix_timer"),
+        (&raw.prefix_gauge, &mut c.prefix_gauge, "prefix_gauge"),
+        (&raw.prefix_set, &mut c.prefix_set, "prefix_set"),
+    ];
+    for (given, slot, key) in prefixes {
+        if let Some(p) = given {
+            if !p.is_empty() {
+                lookout_core::validate_metric_path(p)
+                    .map_err(|e| anyhow::anyhow!("statsd.{key} {p:?}: {e}"))?;
+            }
+            *slot = p.clone();
+        }
+    }
+    if let Some(n) = raw.max_series {
+        if n == 0 {
+            bail!("statsd.max_series must be at least 1");
+        }
+        c.max_series = n;
+    }
+    Ok(c)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<RawConfig> {
@@ -485,5 +566,60 @@ mod tests {
         let t = c.tsdb_config().unwrap();
         assert_eq!(t.schemas[0].pattern.as_str(), ".*");
         assert_eq!(t.schemas[1].pattern.as_str(), "^a");
+    }
+
+    #[test]
+    fn statsd_settings_and_typed_rules_follow_the_users() {
+        let method = |c: &Config, name: &str| {
+            let rules = c.tsdb_config().unwrap().aggregations;
+            rules
+                .iter()
+                .find(|r| r.pattern.is_match(name))
+                .unwrap()
+                .method
+        };
+        let c = Config::from_parts(RawConfig::default(), &args()).unwrap();
+        assert_eq!(c.statsd.unwrap().to_string(), DEFAULT_STATSD);
+        assert_eq!(c.statsd_config, lookout_ingest::StatsdConfig::default());
+        assert_eq!(method(&c, "stats.timers.api.upper_90"), Aggregation::Max);
+        assert_eq!(method(&c, "stats.gauges.queue;env=prod"), Aggregation::Last);
+        assert_eq!(method(&c, "stats.api.hits"), Aggregation::Average);
+
+        let raw: RawConfig = toml::from_str(
+            "[[aggregation]]\npattern = '^stats\\.gauges\\.'\nmethod = 'max'\n\
+             [statsd]\ndelete_idle_stats = true\ndelete_gauges = false\npercentiles = [90, 99.9]\n\
+             legacy_namespace = false\nglobal_prefix = 'app'\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.statsd_flush = Some("2s".into());
+        let c = Config::from_parts(raw, &a).unwrap();
+        let s = &c.statsd_config;
+        assert_eq!(s.flush_interval, Duration::from_secs(2));
+        assert!(s.delete_counters && s.delete_timers && s.delete_sets && !s.delete_gauges);
+        assert_eq!(s.percentiles, [90.0, 99.9]);
+        assert_eq!(method(&c, "app.counters.api.count"), Aggregation::Sum);
+        // The user's rule wins over the built-in one.
+        let c = Config::from_parts(
+            toml::from_str("[[aggregation]]\npattern = '^stats\\.gauges\\.'\nmethod = 'max'\n")
+                .unwrap(),
+            &args(),
+        )
+        .unwrap();
+        assert_eq!(method(&c, "stats.gauges.q"), Aggregation::Max);
+
+        let off: RawConfig = toml::from_str("[statsd]\nenabled = false\n").unwrap();
+        let c = Config::from_parts(off, &args()).unwrap();
+        assert!(c.statsd.is_none());
+        assert_eq!(method(&c, "stats.gauges.q"), Aggregation::Average);
+        for bad in [
+            "percentiles = [0]",
+            "percentiles = [101]",
+            "flush_interval = '10ms'",
+        ] {
+            let raw: RawConfig = toml::from_str(&format!("[statsd]\n{bad}\n")).unwrap();
+            let e = format!("{:#}", Config::from_parts(raw, &args()).unwrap_err());
+            assert!(e.contains("statsd."), "{bad}: {e}");
+        }
     }
 }

@@ -28,6 +28,31 @@ pub struct RawConfig {
     pub selfmon: RawSelfmon,
     #[serde(default)]
     pub logs: RawLogs,
+    #[serde(default)]
+    pub statsd: RawStatsd,
+}
+
+/// `[statsd]`: Etsy statsd's settings under snake_case names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatsd {
+    /// `false` turns the StatsD listener off, like `listen.statsd = "off"`.
+    pub enabled: Option<bool>,
+    pub flush_interval: Option<String>,
+    pub percentiles: Option<Vec<f64>>,
+    /// Etsy's `deleteIdleStats`: the default of the four `delete_*` below.
+    pub delete_idle_stats: Option<bool>,
+    pub delete_counters: Option<bool>,
+    pub delete_timers: Option<bool>,
+    pub delete_sets: Option<bool>,
+    pub delete_gauges: Option<bool>,
+    pub legacy_namespace: Option<bool>,
+    pub global_prefix: Option<String>,
+    pub prefix_counter: Option<String>,
+    pub prefix_timer: Option<String>,
+    pub prefix_gauge: Option<String>,
+    pub prefix_set: Option<String>,
+    pub max_series: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +95,7 @@ pub struct RawListen {
     pub pickle: Option<String>,
     pub syslog: Option<String>,
     pub gelf: Option<String>,
+    pub statsd: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

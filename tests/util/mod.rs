@@ -108,6 +108,10 @@ pub struct Addrs {
     pub gelf_tcp: SocketAddr,
     /// GELF over UDP (chunked).
     pub gelf_udp: SocketAddr,
+    /// StatsD over TCP.
+    pub statsd_tcp: SocketAddr,
+    /// StatsD over UDP.
+    pub statsd_udp: SocketAddr,
 }
 
 /// A running `lookout serve`. Killed (SIGKILL) on drop; its stderr is printed if the test is
@@ -151,6 +155,8 @@ impl Lookout {
                 syslog_udp: ([127, 0, 0, 1], 0).into(),
                 gelf_tcp: ([127, 0, 0, 1], 0).into(),
                 gelf_udp: ([127, 0, 0, 1], 0).into(),
+                statsd_tcp: ([127, 0, 0, 1], 0).into(),
+                statsd_udp: ([127, 0, 0, 1], 0).into(),
             },
             generation: 0,
         };
@@ -201,6 +207,7 @@ impl Lookout {
             .args(["--pickle", "127.0.0.1:0"])
             .args(["--syslog", "127.0.0.1:0"])
             .args(["--gelf", "127.0.0.1:0"])
+            .args(["--statsd", "127.0.0.1:0"])
             .args(&self.extra_args)
             // Run where no lookout.toml can be picked up by accident.
             .current_dir(self.dir.path())
@@ -486,6 +493,23 @@ impl Lookout {
             .expect("sending a datagram");
     }
 
+    /// One StatsD UDP datagram.
+    pub fn send_statsd_udp(&self, datagram: &[u8]) {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("binding a UDP socket");
+        sock.send_to(datagram, self.addrs.statsd_udp)
+            .expect("sending a datagram");
+    }
+
+    /// Raw bytes on one StatsD TCP connection, then closes it.
+    pub fn send_statsd_tcp(&self, data: &[u8]) {
+        self.send_statsd_tcp_chunks(&[data]);
+    }
+
+    /// Each chunk written separately on one StatsD TCP connection, then closes it.
+    pub fn send_statsd_tcp_chunks(&self, chunks: &[&[u8]]) {
+        send_chunks(self.addrs.statsd_tcp, chunks);
+    }
+
     /// `GET /api/v1/logs` with these parameters, as JSON; panics unless 200.
     pub fn logs(&self, params: &[(&str, &str)]) -> serde_json::Value {
         let r = self.get_query("/api/v1/logs", params);
@@ -561,6 +585,8 @@ fn read_ready(path: &Path) -> Option<Addrs> {
         syslog_udp: addr("syslog_udp")?,
         gelf_tcp: addr("gelf_tcp")?,
         gelf_udp: addr("gelf_udp")?,
+        statsd_tcp: addr("statsd_tcp")?,
+        statsd_udp: addr("statsd_udp")?,
     })
 }
 

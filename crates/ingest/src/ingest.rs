@@ -35,6 +35,9 @@ pub(crate) struct Shared {
     pub(crate) registry: Arc<Registry>,
     pub(crate) config: Config,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// Where StatsD listeners aggregate their samples; `None` for the Graphite listeners,
+    /// whose parsed points go straight to the store.
+    pub(crate) statsd: Option<Arc<crate::statsd_flush::Aggregator>>,
     store_warnings: WarnLimiter,
 }
 
@@ -49,13 +52,7 @@ impl Ingest {
         shutdown: watch::Receiver<bool>,
     ) -> Ingest {
         Ingest {
-            shared: Arc::new(Shared {
-                appender,
-                registry,
-                config,
-                shutdown,
-                store_warnings: WarnLimiter::new(),
-            }),
+            shared: Arc::new(Shared::new(appender, registry, config, shutdown)),
         }
     }
 
@@ -79,6 +76,23 @@ impl Ingest {
 }
 
 impl Shared {
+    /// State for listeners writing to `appender`; see [`Ingest::new`].
+    pub(crate) fn new(
+        appender: Arc<dyn MetricAppender>,
+        registry: Arc<Registry>,
+        config: Config,
+        shutdown: watch::Receiver<bool>,
+    ) -> Shared {
+        Shared {
+            appender,
+            registry,
+            config,
+            shutdown,
+            statsd: None,
+            store_warnings: WarnLimiter::new(),
+        }
+    }
+
     /// Shared state over an in-memory store, for unit tests of the framings.
     #[cfg(test)]
     pub(crate) fn for_test(config: Config) -> Shared {
@@ -87,6 +101,7 @@ impl Shared {
             registry: Arc::new(Registry::new()),
             config,
             shutdown: watch::channel(false).1,
+            statsd: None,
             store_warnings: WarnLimiter::new(),
         }
     }

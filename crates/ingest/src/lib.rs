@@ -8,6 +8,9 @@
 //! Logs take the same path: [`LogIngest`] serves syslog and GELF over UDP and TCP and
 //! appends through `lookout_core::LogAppender`, with the same bounds, counters and shutdown.
 //!
+//! StatsD reuses the same receive loops: [`Statsd`] aggregates its samples in memory instead of
+//! storing them, and appends Etsy-named statistics every flush interval.
+//!
 //! This crate does not parse (that is `lookout-proto`), store (the engines) or serve HTTP (the
 //! binary, which uses [`HttpIngestCounters`] to count HTTP ingest the same way).
 //!
@@ -32,6 +35,10 @@
 //!   (octet-counting or LF framing), batched to the log store.
 //! - `gelf`: GELF over UDP (whole or chunked payloads, reassembled and expired) and over TCP
 //!   (NUL-framed JSON), served by [`LogIngest`] and batched to the log store the same way.
+//! - `statsd`: [`Statsd`], the StatsD server over UDP and TCP, its [`StatsdConfig`], and its
+//!   periodic flush to the store.
+//! - `statsd_flush`: the sharded aggregation state, Etsy's flush arithmetic and names, and
+//!   [`statsd_aggregation_rules`] that type the series StatsD writes.
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -50,6 +57,8 @@ mod log_counts;
 mod log_policy;
 mod pickle;
 mod plaintext;
+mod statsd;
+mod statsd_flush;
 mod stream;
 mod syslog;
 mod udp;
@@ -67,4 +76,6 @@ pub use log_counts::{
 pub use log_policy::{
     ComponentRule, LogInput, LogPolicy, RuleSource, DEFAULT_MAX_FUTURE_SECS, ORIGINAL_TS_FIELD,
 };
+pub use statsd::{Statsd, StatsdConfig, DEFAULT_STATSD_MAX_SERIES, MAX_STATSD_LINE_BYTES};
+pub use statsd_flush::{statsd_aggregation_rules, StatsdAggregationRule};
 pub use syslog::LogIngest;

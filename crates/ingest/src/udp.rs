@@ -3,7 +3,8 @@
 //! being stored accumulate into the next batch; if that backlog grows past a bound, new
 //! datagrams are dropped and counted rather than queued without limit. A datagram larger than
 //! `max_udp_datagram_bytes` is cut there: its complete lines are kept, its cut line is counted.
-//! Parsing is `proto`'s job.
+//! The same loop serves StatsD over UDP with its own [`ParseDatagram`]. Parsing is `proto`'s
+//! job.
 
 use std::net::IpAddr;
 use std::ops::Range;
@@ -39,8 +40,48 @@ struct Batch {
     errors: Vec<LineError>,
 }
 
+/// Parses one datagram from `peer` into `points` (and `errors`), counting what it refuses.
+/// Runs on a blocking thread.
+pub(crate) type ParseDatagram = fn(
+    shared: &Shared,
+    counters: &ProtoCounters,
+    peer: IpAddr,
+    data: &[u8],
+    now: i64,
+    points: &mut Vec<Point>,
+    errors: &mut Vec<LineError>,
+);
+
 pub(crate) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
-    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO));
+    serve_datagrams(shared, socket, PROTO, parse_graphite).await;
+}
+
+/// Graphite plaintext: each datagram is lines of `path value timestamp`.
+fn parse_graphite(
+    shared: &Shared,
+    counters: &ProtoCounters,
+    peer: IpAddr,
+    data: &[u8],
+    now: i64,
+    points: &mut Vec<Point>,
+    errors: &mut Vec<LineError>,
+) {
+    let before = points.len();
+    graphite::parse_with_max_line(data, now, shared.config.max_line_bytes, points, errors);
+    counters.record(peer, points.len() - before, errors, |e| {
+        graphite::line_text(data, e.line)
+    });
+}
+
+/// Receives datagrams on `socket` until shutdown, counting under `proto`, and hands them in
+/// batches to `parse` on a blocking thread, then stores the points it made.
+pub(crate) async fn serve_datagrams(
+    shared: Arc<Shared>,
+    socket: UdpSocket,
+    proto: &'static str,
+    parse: ParseDatagram,
+) {
+    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), proto));
     let dropped = shared.registry.counter(
         UDP_DROPPED,
         "UDP datagrams that could not be received or were dropped for lack of capacity.",
@@ -92,7 +133,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
                 Err(source) => {
                     dropped.inc();
                     if let Some(suppressed) = warnings.allow(1) {
-                        let e = Error::Receive { listener: PROTO, source };
+                        let e = Error::Receive { listener: proto, source };
                         warn!("{e}; {suppressed} more errors since the last warning");
                     }
                     if !backoff.pause(&mut shutdown).await {
@@ -102,7 +143,13 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
             }
         }
         if in_flight.is_none() && !pending.datagrams.is_empty() {
-            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare));
+            in_flight = Some(dispatch(
+                &shared,
+                &counters,
+                parse,
+                &mut pending,
+                &mut spare,
+            ));
         }
     }
     // Shutdown: store the batch in flight, then what was received meanwhile.
@@ -110,7 +157,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
         spare = finished(handle.await, "UDP");
     }
     if !pending.datagrams.is_empty() {
-        let handle = dispatch(&shared, &counters, &mut pending, &mut spare);
+        let handle = dispatch(&shared, &counters, parse, &mut pending, &mut spare);
         finished(handle.await, "UDP");
     }
 }
@@ -119,27 +166,31 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
 fn dispatch(
     shared: &Arc<Shared>,
     counters: &Arc<ProtoCounters>,
+    parse: ParseDatagram,
     pending: &mut Batch,
     spare: &mut Option<Batch>,
 ) -> JoinHandle<Batch> {
     let batch = std::mem::replace(pending, spare.take().unwrap_or_default());
     let (shared, counters) = (shared.clone(), counters.clone());
-    tokio::task::spawn_blocking(move || run(&shared, &counters, batch))
+    tokio::task::spawn_blocking(move || run(&shared, &counters, parse, batch))
 }
 
 /// Parses each datagram on its own, stores all their points, and returns the emptied buffers.
-fn run(shared: &Shared, counters: &ProtoCounters, mut batch: Batch) -> Batch {
+fn run(shared: &Shared, counters: &ProtoCounters, parse: ParseDatagram, mut batch: Batch) -> Batch {
     let now = now_unix();
-    let max_line = shared.config.max_line_bytes;
     batch.points.clear();
     for (peer, range) in &batch.datagrams {
         let data = batch.data.get(range.clone()).unwrap_or_default();
-        let before = batch.points.len();
         batch.errors.clear();
-        graphite::parse_with_max_line(data, now, max_line, &mut batch.points, &mut batch.errors);
-        counters.record(*peer, batch.points.len() - before, &batch.errors, |e| {
-            graphite::line_text(data, e.line)
-        });
+        parse(
+            shared,
+            counters,
+            *peer,
+            data,
+            now,
+            &mut batch.points,
+            &mut batch.errors,
+        );
     }
     shared.store(counters, None, &batch.points);
     batch.points.clear();

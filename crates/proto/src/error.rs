@@ -2,6 +2,7 @@
 //! line or pickle entry is not an `Error` but a [`crate::LineError`] next to the good records.
 
 use crate::pickle::PickleErrorKind;
+use crate::whisper::WhisperErrorKind;
 
 /// A frame that cannot be used at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -25,11 +26,20 @@ pub enum Error {
         /// What was wrong.
         kind: PickleErrorKind,
     },
+    /// A whisper file cannot be decoded: truncated, or its header is garbage.
+    #[error("whisper file refused at byte {offset}: {kind}")]
+    Whisper {
+        /// Offset in the file of the field that was refused (the file length if truncated).
+        offset: u64,
+        /// What was wrong.
+        kind: WhisperErrorKind,
+    },
 }
 
 impl Error {
     /// The `reason` label under which listeners count this error:
-    /// `frame_too_large`, `pickle_forbidden` (an attempt to execute code) or `pickle_malformed`.
+    /// `frame_too_large`, `pickle_forbidden` (an attempt to execute code), `pickle_malformed`
+    /// or `whisper_malformed`.
     pub fn reason(&self) -> &'static str {
         match self {
             Error::FrameTooLarge { .. } => "frame_too_large",
@@ -38,6 +48,7 @@ impl Error {
                 ..
             } => "pickle_forbidden",
             Error::Pickle { .. } => "pickle_malformed",
+            Error::Whisper { .. } => "whisper_malformed",
         }
     }
 }

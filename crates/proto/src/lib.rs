@@ -16,6 +16,9 @@
 //!   other log protocols share.
 //! - [`ndjson`]: newline-delimited JSON log lines (`POST /api/v1/logs`).
 //! - [`gelf`]: GELF 1.1 payloads (plain, gzip, zlib) and chunked-UDP reassembly.
+//! - [`whisper`]: Graphite's `.wsp` files (header, archives, valid points), for the importer.
+//! - [`statsd`]: StatsD lines (Etsy's, plus DogStatsD tags) to typed samples; aggregating them
+//!   is `lookout-ingest`'s.
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -29,7 +32,9 @@ pub mod ndjson;
 mod number;
 pub mod pickle;
 mod record;
+pub mod statsd;
 pub mod syslog;
+pub mod whisper;
 
 pub use error::{Error, Result};
 pub use record::{excerpt, LineError, LineErrorKind};

@@ -55,6 +55,15 @@ pub enum LineErrorKind {
     /// A pickle list entry is not `(path, (timestamp, value))`.
     #[error("pickle entry is not (path, (timestamp, value))")]
     BadEntry,
+    /// A StatsD line without `name:value|type`.
+    #[error("want name:value|type[|@rate][|#tags]")]
+    StatsdSyntax,
+    /// A StatsD type other than `c`, `ms`, `h`, `d`, `g` or `s`.
+    #[error("metric type is not c, ms, h, d, g or s")]
+    BadMetricType,
+    /// A StatsD sample rate that is not `@` and a positive number.
+    #[error("sample rate is not @ and a positive number")]
+    BadSampleRate,
 }
 
 impl LineErrorKind {
@@ -69,6 +78,9 @@ impl LineErrorKind {
             LineErrorKind::BadTimestamp => "timestamp",
             LineErrorKind::NanValue => "nan",
             LineErrorKind::BadEntry => "entry",
+            LineErrorKind::StatsdSyntax => "syntax",
+            LineErrorKind::BadMetricType => "type",
+            LineErrorKind::BadSampleRate => "sample_rate",
         }
     }
 }

@@ -278,7 +278,7 @@ impl Evaluator<'_> {
                     end,
                     step: d.step,
                     values: d.values,
-                    consolidation: Default::default(),
+                    consolidation: d.aggregation.into(),
                     x_files_factor: self.xff,
                 }
             })
@@ -406,5 +406,64 @@ mod tests {
             evaluate_with_budget(&ctx, "sumSeries(wide.*)", 0.0, 30_000).expect_err("over budget");
         assert_eq!(err.kind, ErrorKind::TooComplex);
         assert!(err.to_string().contains("more than 30000 points"), "{err}");
+    }
+
+    /// A store whose series roll up by max, as StatsD's `upper` series do.
+    struct MaxStore(MemStore);
+
+    impl MetricReader for MaxStore {
+        fn find(&self, pattern: &Glob) -> lookout_core::Result<Vec<lookout_core::FindNode>> {
+            self.0.find(pattern)
+        }
+        fn fetch(
+            &self,
+            names: &[String],
+            range: TimeRange,
+            now: i64,
+        ) -> lookout_core::Result<Vec<lookout_core::SeriesData>> {
+            let mut data = self.0.fetch(names, range, now)?;
+            for d in &mut data {
+                d.aggregation = lookout_core::Aggregation::Max;
+            }
+            Ok(data)
+        }
+        fn list_series(&self) -> lookout_core::Result<Vec<String>> {
+            self.0.list_series()
+        }
+        fn stats(&self) -> lookout_core::StoreStats {
+            self.0.stats()
+        }
+    }
+
+    #[test]
+    fn max_data_points_consolidates_by_the_stored_rollup_method() {
+        let spiky = || {
+            let store = MemStore::new(10);
+            let spike = [Some(1.0), Some(90.0), Some(1.0), Some(1.0)];
+            store.insert("stats.timers.api.upper", 1_000, &spike);
+            store
+        };
+        let consolidated = |reader: &dyn MetricReader, target: &str| {
+            let ctx = RenderContext {
+                reader,
+                from: 990,
+                until: 1_030,
+                now: 2_000,
+            };
+            let mut series = evaluate(&ctx, target).unwrap();
+            crate::consolidate_all(&mut series, 1);
+            series[0].values.clone()
+        };
+        let plain = spiky();
+        assert_eq!(
+            consolidated(&plain, "stats.timers.api.upper"),
+            [Some(23.25)]
+        );
+        let typed = MaxStore(spiky());
+        assert_eq!(consolidated(&typed, "stats.timers.api.upper"), [Some(90.0)]);
+        assert_eq!(
+            consolidated(&typed, "consolidateBy(stats.timers.api.upper,'average')"),
+            [Some(23.25)]
+        );
     }
 }

@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 /// How a series is consolidated when several of its points must become one (`maxDataPoints`,
-/// step normalisation), set by `consolidateBy()`.
+/// step normalisation): a fetched series starts with its stored rollup method, and
+/// `consolidateBy()` sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Consolidation {
     /// Mean of the non-null values (graphite's default).
@@ -29,6 +30,22 @@ pub enum Consolidation {
     Last,
     /// Mean with nulls counted as zero.
     AvgZero,
+}
+
+/// A stored series' rollup method as its default consolidation, so that a series typed by its
+/// storage-aggregation rule (StatsD's `upper` by max, counts by sum, gauges by last) keeps its
+/// spikes and totals under `maxDataPoints` too. graphite-web averages unless `consolidateBy()`
+/// is called; for series rolled up by average the two agree.
+impl From<lookout_core::Aggregation> for Consolidation {
+    fn from(a: lookout_core::Aggregation) -> Consolidation {
+        match a {
+            lookout_core::Aggregation::Average => Consolidation::Average,
+            lookout_core::Aggregation::Sum => Consolidation::Sum,
+            lookout_core::Aggregation::Min => Consolidation::Min,
+            lookout_core::Aggregation::Max => Consolidation::Max,
+            lookout_core::Aggregation::Last => Consolidation::Last,
+        }
+    }
 }
 
 impl Consolidation {

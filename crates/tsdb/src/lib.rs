@@ -87,6 +87,7 @@
 //!   whisper's fetch rules).
 //! - `head`: in-memory recent points.
 //! - `catalog`: series ids, names, schemas, tagged list, pending changes.
+//! - `ensure`: creating a series with a caller's schema, and where its appends go (importers).
 //! - `name_index`: the trie behind `find`.
 //! - `series_file`: series index files (`docs/format/tsdb-index.md`).
 //! - `block`: block files (`docs/format/tsdb-block.md`): `writer`, `reader`.
@@ -107,6 +108,7 @@ pub mod codec;
 mod compaction;
 mod config;
 mod engine;
+mod ensure;
 mod error;
 mod filenames;
 mod flush;
@@ -126,6 +128,7 @@ mod wal_record;
 
 pub use config::Config;
 pub use engine::{MemoryStats, Tsdb};
+pub use ensure::{Ensured, SeriesLayout, SeriesSchema};
 pub use error::{Error, Result};
 pub use report::{MaintainReport, OpenReport};
 pub use schema::{

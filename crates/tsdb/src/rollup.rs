@@ -57,13 +57,35 @@ impl Tsdb {
                     self.rollup_partition(m, sid, schema, fine, p, &schemas)?;
                     report.rollups += 1;
                 }
-                let w = schema.partition_of(fine, cutoff);
-                if self.snap().watermarks.get(sid, coarse) < w {
-                    self.raise_watermark(sid, coarse, w, &schemas, |_| {});
-                }
+                self.raise_watermark_to_clock(m, sid, coarse, &schemas);
             }
         }
         Ok(())
+    }
+
+    /// Raises the watermark of level `coarse` of schema `sid` to the start of the finer
+    /// level's partition holding that level's retention cutoff at the engine's clock: before
+    /// it the finer level no longer covers every slot, so appends go to the coarser level.
+    /// Takes the maintenance state to prove the caller holds the `maint` lock.
+    pub(crate) fn raise_watermark_to_clock(
+        &self,
+        _m: &mut MaintState,
+        sid: u32,
+        coarse: usize,
+        schemas: &[Arc<Schema>],
+    ) {
+        let Some(schema) = schemas.get(sid as usize) else {
+            return;
+        };
+        if coarse == 0 || coarse >= schema.levels() {
+            return;
+        }
+        let fine = coarse - 1;
+        let clock = self.clock.load(Ordering::Relaxed);
+        let w = schema.partition_of(fine, clock.saturating_sub(schema.keep(fine)));
+        if self.snap().watermarks.get(sid, coarse) < w {
+            self.raise_watermark(sid, coarse, w, schemas, |_| {});
+        }
     }
 
     /// Rolls partition `p` of level `fine` up into level `fine + 1`.
