@@ -258,18 +258,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         &config,
     );
     let app = crate::http::router(state, config.max_body);
-    let mut http_shutdown = shutdown_rx.clone();
+    let (http_registry, http_shutdown) = (registry.clone(), shutdown_rx.clone());
+    let max_connections = config.max_connections;
     tasks.spawn(async move {
-        let server = axum::serve(
+        crate::http::serve(
             http_listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app,
+            max_connections,
+            &http_registry,
+            http_shutdown,
         )
-        .with_graceful_shutdown(async move {
-            let _ = http_shutdown.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = server.await {
-            error!("HTTP server failed: {e}");
-        }
+        .await;
     });
 
     let timers = spawn_timers(

@@ -11,6 +11,9 @@ mod ingest;
 mod logs;
 mod params;
 mod render;
+mod server;
+
+pub use server::serve;
 
 use std::sync::Arc;
 

@@ -309,3 +309,36 @@ fn silent_client_is_timed_out_and_does_not_block_others() {
     }
     assert!(l.healthy());
 }
+
+#[test]
+fn http_connections_are_capped_and_slots_come_back() {
+    let l = Lookout::start_with(&["--max-connections", "4"]);
+    // Hold every slot with idle connections (the harness's own client may hold one too).
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        let s = TcpStream::connect(l.addrs.http).expect("connecting");
+        idle.push(s);
+    }
+    // Past the cap a connection is accepted and closed at once: reading sees the end.
+    let mut extra = TcpStream::connect(l.addrs.http).expect("connecting");
+    extra
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _ = extra.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut reply = Vec::new();
+    let read = extra.read_to_end(&mut reply);
+    assert!(
+        matches!(read, Ok(0)) || read.is_err(),
+        "a connection over the cap gets no reply: {:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    // Closing the idle ones gives their slots back.
+    drop(idle);
+    wait_until(DATA_DEADLINE, "HTTP to answer again", || l.healthy());
+    assert!(
+        l.metric_sum(
+            "lookout_ingest_connections_rejected_total",
+            &[("listener", "http")]
+        ) >= 1.0
+    );
+}

@@ -3,7 +3,8 @@
     graypy_send.py MODE HOST PORT TAG
 
 MODE is udp (GELFUDPHandler with a small chunk size, so a long record goes as many compressed
-chunks) or tcp (GELFTCPHandler, NUL-framed).
+chunks), tcp (GELFTCPHandler, NUL-framed) or http (GELFHTTPHandler, compressed, which sends each
+request and closes without reading the reply).
 Each mode sends an error with a `component` extra field (graypy turns it into `_component`) and
 a long warning that the UDP handler must chunk; TAG makes the messages unique to one test run.
 """
@@ -22,8 +23,10 @@ def main():
         )
     elif mode == "tcp":
         handler = graypy.GELFTCPHandler(host, port)
+    elif mode == "http":
+        handler = graypy.GELFHTTPHandler(host, port, path="/gelf")
     else:
-        raise SystemExit("mode must be udp or tcp")
+        raise SystemExit("mode must be udp, tcp or http")
     log = logging.getLogger("lookout.interop")
     log.setLevel(logging.DEBUG)
     log.propagate = False

@@ -608,6 +608,15 @@ fn gelf_from_graypy_over_tcp() {
 }
 
 #[test]
+fn gelf_from_graypy_over_http_even_though_it_hangs_up_first() {
+    let l = Lookout::start();
+    let tag = format!("gelfhttp{}", std::process::id());
+    let http: std::net::SocketAddr = l.addrs.http;
+    graypy_send("http", http, &tag);
+    check_graypy_logs(&l, &tag);
+}
+
+#[test]
 fn component_rules_and_timestamp_bounds_from_the_config_file() {
     let conf_dir = tempfile::tempdir().expect("temp dir");
     let conf = conf_dir.path().join("lookout.toml");
