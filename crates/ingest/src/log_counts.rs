@@ -193,7 +193,7 @@ impl LogCounts {
 impl LogAppender for LogCounts {
     fn append(&self, records: &[LogRecord], durability: Durability) -> Result<()> {
         self.inner.append(records, durability)?;
-        let mut local: HashMap<(&str, Severity, i64), u64> = HashMap::new();
+        let mut local: foldhash::HashMap<(&str, Severity, i64), u64> = Default::default();
         for r in records {
             *local
                 .entry((r.component.as_str(), r.severity, self.slot(r.ts_ns)))

@@ -8,8 +8,6 @@
 //!
 //! Encoding to and decoding from block sections is in `block.rs`.
 
-use std::collections::HashMap;
-
 use lookout_core::{LogRecord, Severity};
 
 use crate::batch::NO_FACILITY;
@@ -33,7 +31,7 @@ pub(crate) struct Rows {
 }
 
 /// Host name → index in `Rows::hosts`, kept beside rows that are still being appended to.
-pub(crate) type HostIds = HashMap<String, u32>;
+pub(crate) type HostIds = foldhash::HashMap<String, u32>;
 
 impl Rows {
     pub(crate) fn len(&self) -> usize {
@@ -191,7 +189,7 @@ impl Rows {
     /// A copy of the rows at `indexes`, in that order.
     pub(crate) fn select(&self, indexes: impl IntoIterator<Item = usize>) -> Rows {
         let mut out = Rows::default();
-        let mut hosts = HostIds::new();
+        let mut hosts = HostIds::default();
         for i in indexes {
             out.push_row(self, i, &mut hosts);
         }
