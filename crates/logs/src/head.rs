@@ -75,9 +75,17 @@ impl Head {
         c.open.push_record(seq, r, &mut c.open_hosts);
         self.records += 1;
         if c.open.len() >= MAX_SECTION_ROWS {
-            let sealed = Sealed::new(std::mem::take(&mut c.open));
+            // The next chunk of a busy component will look like this one: size it so. Its
+            // buffers count from now on, or they would never be counted at all.
+            let next = Rows::with_capacity(
+                MAX_SECTION_ROWS,
+                c.open.messages.len() + c.open.messages.len() / 8,
+                c.open.fields.len() + c.open.fields.len() / 8,
+            );
+            let next_bytes = next.heap_bytes();
+            let sealed = Sealed::new(std::mem::replace(&mut c.open, next));
             c.open_hosts.clear();
-            self.bytes = self.bytes - before + sealed.rows.heap_bytes();
+            self.bytes = self.bytes - before + sealed.rows.heap_bytes() + next_bytes;
             c.sealed.push(sealed);
         } else {
             self.bytes = self.bytes - before + c.open.heap_bytes();

@@ -161,10 +161,32 @@ impl Rows {
                 .sum::<usize>()
     }
 
-    /// Gives back the spare capacity of the variable-length columns, once no more rows come.
+    /// Empty rows with room for `rows` records whose messages and fields take about
+    /// `message_bytes` and `field_bytes`: a head chunk sized from the one before it grows
+    /// without reallocating (and copying) its buffers.
+    pub(crate) fn with_capacity(rows: usize, message_bytes: usize, field_bytes: usize) -> Rows {
+        Rows {
+            ts: Vec::with_capacity(rows),
+            seq: Vec::with_capacity(rows),
+            severity: Vec::with_capacity(rows),
+            facility: Vec::with_capacity(rows),
+            hosts: Vec::new(),
+            host_idx: Vec::with_capacity(rows),
+            messages: Vec::with_capacity(message_bytes),
+            message_ends: Vec::with_capacity(rows),
+            fields: Vec::with_capacity(field_bytes),
+            field_ends: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Gives back the spare capacity of the variable-length columns once no more rows come,
+    /// when it is worth a copy (over a quarter of the buffer).
     pub(crate) fn shrink(&mut self) {
-        self.messages.shrink_to_fit();
-        self.fields.shrink_to_fit();
+        for buf in [&mut self.messages, &mut self.fields] {
+            if buf.capacity() - buf.len() > buf.capacity() / 4 {
+                buf.shrink_to_fit();
+            }
+        }
     }
 
     /// Smallest and largest timestamp; `None` when empty.
