@@ -710,3 +710,28 @@ fn records_out_of_order_across_partitions_come_back_in_order_from_blocks() {
     );
     assert_eq!(before, after, "head and blocks answer alike");
 }
+
+#[test]
+fn head_memory_counts_every_record_it_holds() {
+    // The budget only bounds memory if the head's count is not below what it holds: each
+    // record keeps at least its time, sequence, severity, facility, host index, message and
+    // the two end offsets, across many sealed chunks per component.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path(), Config::default());
+    let records = batch(50_000, 1_800_000_000 * SEC);
+    for chunk in records.chunks(1000) {
+        s.append_records(chunk, Durability::Buffered)
+            .expect("append");
+    }
+    let st = s.stats();
+    assert_eq!(st.head_records, 50_000);
+    let floor: u64 = records
+        .iter()
+        .map(|r| (8 + 8 + 1 + 1 + 4 + 8 + 8 + r.message.len()) as u64)
+        .sum();
+    assert!(
+        st.head_bytes >= floor,
+        "head counts {} bytes for records that take at least {floor}",
+        st.head_bytes
+    );
+}
