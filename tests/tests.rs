@@ -15,6 +15,10 @@ mod ingest;
 /// the server stays up.
 mod bad_input;
 
+/// Server-side graphs, `/render?format=png|svg`: size, series pixels where their values put
+/// them, stacked areas, null gaps, title, escaped SVG text, unit labels, `tz`, bad parameters.
+mod graph;
+
 /// The Graphite web API's shapes: render formats, maxDataPoints, noNullPoints, find, expand,
 /// index.json, /functions, /version, Grafana's own requests, errors, DELETE /metrics.
 mod render;
@@ -54,3 +58,7 @@ mod conformance;
 /// input, and the same packets through the real Etsy `statsd` daemon (npm) compared value by
 /// value.
 mod statsd;
+
+/// Graphite tags: the `/tags` endpoints in graphite-web's shapes, `seriesByTag`,
+/// `groupByTags` and `aliasByTags` through `/render`, and bad tag expressions as 400s.
+mod tags;

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, shared state, and bearer-token auth. Handlers live by subject:
-//! `render` (the render API), `find` (the metric tree), `ingest` (HTTP ingestion), `logs`
+//! `render` (the render API), `find` (the metric tree), `tags` (the tag endpoints),
+//! `ingest` (HTTP ingestion), `logs`
 //! (log query, component tree, histogram, live tail), `admin`
 //! (version, functions, health, self-metrics, delete, flush); errors map to statuses in
 //! `error`. Numbers are written as graphite-web writes them by `lookout_query::pyfmt`.
@@ -7,11 +8,13 @@
 mod admin;
 mod error;
 mod find;
+mod graph;
 mod ingest;
 mod logs;
 mod params;
 mod render;
 mod server;
+mod tags;
 
 pub use server::serve;
 
@@ -78,6 +81,21 @@ pub fn router(state: AppState, max_body: usize) -> Router {
             "/metrics",
             get(admin::prometheus).delete(admin::delete_series),
         )
+        .route("/tags", get(tags::list))
+        .route("/tags/", get(tags::list))
+        .route(
+            "/tags/findSeries",
+            get(tags::find_series).post(tags::find_series),
+        )
+        .route(
+            "/tags/autoComplete/tags",
+            get(tags::auto_complete_tags).post(tags::auto_complete_tags),
+        )
+        .route(
+            "/tags/autoComplete/values",
+            get(tags::auto_complete_values).post(tags::auto_complete_values),
+        )
+        .route("/tags/{tag}", get(tags::details))
         .route("/functions", get(admin::functions))
         .route("/version", get(admin::version))
         .route("/api/v1/metrics", post(ingest::post_metrics))

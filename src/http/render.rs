@@ -1,6 +1,7 @@
 //! `GET|POST /render`: evaluates targets through `lookout-query` and writes graphite-web's
 //! data formats — json (with `maxDataPoints` consolidation, `noNullPoints`, `jsonp`), csv and
-//! raw. Evaluation runs on a blocking thread; the engines are synchronous.
+//! raw — and hands `png`/`svg` to `graph`. Evaluation runs on a blocking thread; the engines
+//! are synchronous.
 
 use std::fmt::Write as _;
 
@@ -99,6 +100,16 @@ pub async fn render(
         _ => None,
     };
     let jsonp = params.get("jsonp").map(str::to_string);
+    // Graph parameters are checked before any data is read, so a bad one costs nothing.
+    let image = match format.as_str() {
+        "png" => Some(super::graph::ImageFormat::Png),
+        "svg" => Some(super::graph::ImageFormat::Svg),
+        _ => None,
+    };
+    let graph_options = match image {
+        Some(_) => Some(super::graph::GraphOptions::parse(&params).map_err(ApiError::BadRequest)?),
+        None => None,
+    };
 
     let store = state.store.clone();
     let series = tokio::task::spawn_blocking(move || -> Result<Vec<Series>, ApiError> {
@@ -118,6 +129,14 @@ pub async fn render(
         Ok(out)
     })
     .await??;
+
+    if let (Some(image), Some(opts)) = (image, graph_options) {
+        let body =
+            tokio::task::spawn_blocking(move || super::graph::render_image(series, &opts, image))
+                .await?
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+        return Ok(text_response(image.content_type(), body));
+    }
 
     match format.as_str() {
         "json" => {
@@ -150,7 +169,7 @@ pub async fn render(
         "csv" => Ok(text_response("text/csv", csv_body(&series).into_bytes())),
         "raw" => Ok(text_response("text/plain", raw_body(&series).into_bytes())),
         other => Err(ApiError::BadRequest(format!(
-            "format {other:?} is not supported: use json, csv or raw (images are left to Grafana)"
+            "format {other:?} is not supported: use json, csv, raw, png or svg"
         ))),
     }
 }
@@ -377,7 +396,7 @@ pub fn format_utc(ts: i64) -> String {
 }
 
 /// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's civil_from_days algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

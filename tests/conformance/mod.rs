@@ -3,10 +3,12 @@
 //! with their configuration and state in a temp dir (templates in `tests/conformance/`), and
 //! lookout started with `--retention '.*=10s:1d'`. Both get the same deterministic data over
 //! plaintext TCP: 6 hours at 10 s ending about an hour ago, with gaps, sparse series, a
-//! counter reset, negative values and off-grid timestamps. Every line of
+//! counter reset, negative values, off-grid timestamps and tagged series (carbon runs with
+//! tags on and registers every series in graphite-web's tag database). Every line of
 //! `tests/data/conformance_targets.txt` is then asked of both, and names, timestamps and values
-//! (1e-6 relative, nulls equal) are compared. The test prints PASS/FAIL with a diff per line,
-//! writes the same report under the cargo target tmp dir, and fails listing the failures.
+//! (1e-6 relative, nulls equal) are compared; `tags:` lines compare a tag endpoint's JSON. The
+//! test prints PASS/FAIL with a diff per line, writes the same report under the cargo target
+//! tmp dir, and fails listing the failures.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -213,6 +215,27 @@ fn dataset(base: i64) -> Vec<Series> {
             .push((format!("{}.5", base + i * STEP + 7), i as f64 * 0.5));
     }
     out.extend([off, frac]);
+    // Tagged series (canonical names: graphite-web renders a tagged path by its exact text),
+    // for seriesByTag, groupByTags and aliasByTags. Their own generator leaves the series
+    // above unchanged.
+    let mut rng = Rng(20_261_122);
+    for (name, level) in [
+        ("disk.used;dc=sf;host=web01", 40.0),
+        ("disk.used;dc=sf;host=web02", 55.0),
+        ("disk.used;dc=ny;host=web03", 70.0),
+        ("disk.used;dc=ny;host=db01;rack=a1", 85.0),
+        ("cpu.load;dc=sf;host=web01", 2.0),
+    ] {
+        let mut s = Series::new(name);
+        for i in 0..NPTS {
+            if i % 11 == 5 {
+                continue;
+            }
+            let v = level * (1.0 + 0.2 * (tau * i as f64 / 900.0).sin()) + rng.uniform(0.0, 1.0);
+            s.push(base + i * STEP, r3(v));
+        }
+        out.push(s);
+    }
     out
 }
 
@@ -287,6 +310,7 @@ impl Reference {
                 .replace("@LINE_PORT@", &line.to_string())
                 .replace("@PICKLE_PORT@", &pickle.to_string())
                 .replace("@QUERY_PORT@", &query.to_string())
+                .replace("@WEB_PORT@", &web.to_string())
         };
         for (template, dest) in [
             ("carbon.conf", "conf/carbon.conf"),
@@ -466,6 +490,7 @@ enum Kind {
     Raw,
     Find,
     Expand,
+    Tags,
 }
 
 #[derive(Debug)]
@@ -473,7 +498,7 @@ struct Case {
     line: usize,
     label: String,
     kind: Kind,
-    path: &'static str,
+    path: String,
     params: Vec<(String, String)>,
     post: bool,
 }
@@ -515,18 +540,30 @@ fn parse_targets(text: &str, base: i64) -> Vec<Case> {
             ("expand:", Kind::Expand),
             ("csv:", Kind::Csv),
             ("raw:", Kind::Raw),
+            ("tags:", Kind::Tags),
         ]
         .iter()
         .find_map(|(p, k)| spec.strip_prefix(p).map(|r| (*k, r.trim())))
         .unwrap_or((Kind::Json, spec));
         let mut params = Vec::new();
         let path = match kind {
+            Kind::Tags => {
+                let mut words = rest.split_whitespace();
+                let path = words.next().unwrap_or("/tags").to_string();
+                for kv in words {
+                    let (k, v) = kv
+                        .split_once('=')
+                        .unwrap_or_else(|| panic!("line {}: bad parameter {kv}", i + 1));
+                    params.push((k.to_string(), v.to_string()));
+                }
+                path
+            }
             Kind::Find | Kind::Expand => {
                 params.push(("query".to_string(), rest.to_string()));
                 if kind == Kind::Find {
-                    "/metrics/find"
+                    "/metrics/find".to_string()
                 } else {
-                    "/metrics/expand"
+                    "/metrics/expand".to_string()
                 }
             }
             Kind::Json | Kind::Csv | Kind::Raw => {
@@ -544,7 +581,7 @@ fn parse_targets(text: &str, base: i64) -> Vec<Case> {
                 if let Some(m) = mdp.clone() {
                     params.push(("maxDataPoints".to_string(), m));
                 }
-                "/render"
+                "/render".to_string()
             }
         };
         out.push(Case {
@@ -731,6 +768,9 @@ fn tree_nodes(body: &[u8], drop_self: bool) -> Result<Vec<String>, String> {
     Ok(list
         .iter()
         .filter(|n| !(drop_self && n["id"] == "lookout"))
+        // carbon stores tagged series as files under `_tagged/`, which graphite-web's tree shows;
+        // lookout keeps tagged series out of the tree (they are found by tag).
+        .filter(|n| n["id"] != "_tagged")
         .map(|n| {
             format!(
                 "{}|{}|leaf={}|expandable={}|allowChildren={}",
@@ -738,6 +778,37 @@ fn tree_nodes(body: &[u8], drop_self: bool) -> Result<Vec<String>, String> {
             )
         })
         .collect())
+}
+
+/// A tag endpoint's JSON made comparable: graphite-web's database row `id`s are dropped (lookout
+/// has no rows), and so are lookout's own `lookout.*` self-metric series.
+fn tag_answer(body: &[u8], drop_self: bool) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    fn is_self(v: &Value) -> bool {
+        let text = v
+            .as_str()
+            .or_else(|| v.get("value").and_then(Value::as_str));
+        text.is_some_and(|t| t.starts_with("lookout."))
+    }
+    fn clean(v: Value, drop_self: bool) -> Value {
+        match v {
+            Value::Array(a) => Value::Array(
+                a.into_iter()
+                    .filter(|x| !(drop_self && is_self(x)))
+                    .map(|x| clean(x, drop_self))
+                    .collect(),
+            ),
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .filter(|(k, _)| k != "id")
+                    .map(|(k, x)| (k, clean(x, drop_self)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    Ok(clean(v, drop_self))
 }
 
 fn expand_results(body: &[u8], drop_self: bool) -> Result<Vec<String>, String> {
@@ -788,6 +859,22 @@ fn compare(case: &Case, want: &[u8], got: &[u8]) -> Result<String, String> {
                 ));
             }
             Ok(format!("{} nodes", w.len()))
+        }
+        Kind::Tags => {
+            let w = tag_answer(want, false).map_err(|e| format!("graphite-web answer: {e}"))?;
+            let g = tag_answer(got, true).map_err(|e| format!("lookout answer: {e}"))?;
+            if w != g {
+                return Err(format!(
+                    "answers differ:\n      graphite-web: {w}\n      lookout:      {g}"
+                ));
+            }
+            Ok(match &w {
+                serde_json::Value::Array(a) => format!("{} entries", a.len()),
+                serde_json::Value::Object(o) => {
+                    format!("{} values", o["values"].as_array().map_or(0, Vec::len))
+                }
+                _ => "null".to_string(),
+            })
         }
         Kind::Expand => {
             let w = expand_results(want, false).map_err(|e| format!("graphite-web answer: {e}"))?;
@@ -859,6 +946,17 @@ fn run(reference: &dyn Graphite, candidate: &dyn Graphite, name: &str, base: i64
     wait_until(INGEST_DEADLINE, "graphite-web to show all the data", || {
         visible(reference, &data, base) == want
     });
+    // carbon registers each new series in graphite-web's tag database after writing it, on a
+    // thread of its own: seriesByTag answers only once every series is there.
+    let all_tagged = format!("/tags/findSeries?{}", http::query(&[("expr", "name!=")]));
+    wait_until(INGEST_DEADLINE, "graphite-web's tag database", || {
+        reference
+            .get(&all_tagged)
+            .ok()
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_slice::<Vec<String>>(&r.body).ok())
+            .is_some_and(|names| names.len() == data.len())
+    });
     let mut seen = Vec::new();
     let ingested = wait_until_ok(INGEST_DEADLINE, || {
         seen = visible(candidate, &data, base);
@@ -894,8 +992,8 @@ fn run(reference: &dyn Graphite, candidate: &dyn Graphite, name: &str, base: i64
         let query = encoded(&case.params);
         let (want, got) = if case.post {
             (
-                reference.post_form(case.path, &query),
-                candidate.post_form(case.path, &query),
+                reference.post_form(&case.path, &query),
+                candidate.post_form(&case.path, &query),
             )
         } else {
             let path = format!("{}?{query}", case.path);
@@ -1012,10 +1110,10 @@ mod comparator_tests {
     #[test]
     fn targets_file_lines_become_requests() {
         let cases = parse_targets(
-            "# c\nsumSeries(a.*) ;; b || from=+60 maxDataPoints=5 method=POST\nfind: a.*\ncsv: x\n",
+            "# c\nsumSeries(a.*) ;; b || from=+60 maxDataPoints=5 method=POST\nfind: a.*\ncsv: x\ntags: /tags/findSeries expr=a=~b.* expr=c!=d\n",
             1000,
         );
-        assert_eq!(cases.len(), 3);
+        assert_eq!(cases.len(), 4);
         assert!(cases[0].post);
         assert_eq!(cases[0].line, 2);
         assert_eq!(
@@ -1023,9 +1121,14 @@ mod comparator_tests {
             "target=sumSeries%28a.%2A%29&target=b&format=json&from=1060&until=22600&maxDataPoints=5"
         );
         assert_eq!(
-            (cases[1].kind, cases[1].path),
+            (cases[1].kind, cases[1].path.as_str()),
             (Kind::Find, "/metrics/find")
         );
         assert_eq!(cases[2].kind, Kind::Csv);
+        assert_eq!(
+            (cases[3].kind, cases[3].path.as_str()),
+            (Kind::Tags, "/tags/findSeries")
+        );
+        assert_eq!(encoded(&cases[3].params), "expr=a%3D~b.%2A&expr=c%21%3Dd");
     }
 }

@@ -9,13 +9,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use lookout_core::{canonical_series_name, split_tags, Glob, MetricReader, TimeRange};
+use lookout_core::{canonical_series_name, Glob, MetricReader, TimeRange};
 
 use crate::args::{Args, Value};
 use crate::error::{ErrorKind, QueryError, Result};
 use crate::grammar::{self, ast::Call, ast::Expr};
 use crate::registry::{self, Body};
 use crate::series::{tags_from_name, Series};
+use crate::tags::TagQuery;
 
 /// Most function calls and fetches one target may cost. Re-evaluating functions nested inside
 /// each other multiply work (each level evaluates its input twice); this turns a pathological
@@ -289,94 +290,21 @@ impl Evaluator<'_> {
     }
 
     /// `seriesByTag('tag=value', 'tag=~regex', ...)`: every stored series (untagged ones carry
-    /// only `name`) whose tags satisfy all expressions; `raw` (the call's text) becomes their
-    /// path expression.
+    /// only `name`) whose tags satisfy all expressions (see [`TagQuery`]); `raw` (the call's
+    /// text) becomes their path expression.
     pub(crate) fn series_by_tag(&mut self, exprs: &[String], raw: &str) -> Result<Vec<Series>> {
-        let specs = exprs
-            .iter()
-            .map(|s| TagSpec::parse(s))
-            .collect::<Result<Vec<_>>>()?;
-        if specs.is_empty() || specs.iter().all(|s| s.matches("")) {
-            return Err(QueryError::invalid(
-                "seriesByTag(): at least one tag expression must require a non-empty value",
-            ));
-        }
+        let query = TagQuery::parse(exprs).map_err(|mut e| {
+            e.message = format!("seriesByTag(): {}", e.message);
+            e
+        })?;
         self.spend()?;
         let names: Vec<String> = self
             .reader
             .list_series()?
             .into_iter()
-            .filter(|name| {
-                let (path, tags) = split_tags(name);
-                specs.iter().all(|spec| {
-                    let value = if spec.tag == "name" {
-                        path
-                    } else {
-                        tags.iter()
-                            .find(|(k, _)| *k == spec.tag)
-                            .map_or("", |(_, v)| v)
-                    };
-                    spec.matches(value)
-                })
-            })
+            .filter(|name| query.matches(name))
             .collect();
         self.fetch_names(&names, raw)
-    }
-}
-
-/// One `seriesByTag` expression.
-struct TagSpec {
-    tag: String,
-    negate: bool,
-    matcher: TagMatch,
-}
-
-enum TagMatch {
-    Exact(String),
-    Regex(regex::Regex),
-}
-
-impl TagSpec {
-    fn parse(spec: &str) -> Result<TagSpec> {
-        let bad = || QueryError::invalid(format!("seriesByTag(): invalid tag expression {spec:?}"));
-        let op_at = spec.find(['!', '=']).ok_or_else(bad)?;
-        let tag = &spec[..op_at];
-        if tag.is_empty() || tag.contains(';') {
-            return Err(bad());
-        }
-        let rest = &spec[op_at..];
-        let (negate, regex, value) = if let Some(v) = rest.strip_prefix("!=~") {
-            (true, true, v)
-        } else if let Some(v) = rest.strip_prefix("!=") {
-            (true, false, v)
-        } else if let Some(v) = rest.strip_prefix("=~") {
-            (false, true, v)
-        } else if let Some(v) = rest.strip_prefix('=') {
-            (false, false, v)
-        } else {
-            return Err(bad());
-        };
-        if value.contains(';') {
-            return Err(bad());
-        }
-        let matcher = if regex {
-            TagMatch::Regex(crate::pyregex::compile(&format!("^(?:{value})"))?)
-        } else {
-            TagMatch::Exact(value.to_string())
-        };
-        Ok(TagSpec {
-            tag: tag.to_string(),
-            negate,
-            matcher,
-        })
-    }
-
-    fn matches(&self, value: &str) -> bool {
-        let hit = match &self.matcher {
-            TagMatch::Exact(v) => v == value,
-            TagMatch::Regex(re) => re.is_match(value),
-        };
-        hit != self.negate
     }
 }
 

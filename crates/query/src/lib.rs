@@ -17,6 +17,9 @@
 //! - `registry`: the function table and [`functions_json`] for `GET /functions`.
 //! - `functions`: the render functions by family (combine, group, transform, calculate,
 //!   forecast, filter, naming, special, time_fns) and the aggregation helpers they share.
+//! - `tags`: the tag database over canonical series names: tag expressions
+//!   ([`TagQuery`]), `seriesByTag`'s selection and the `/tags` queries ([`find_series`],
+//!   [`list_tags`], [`tag_values`], [`auto_complete_tags`], [`auto_complete_values`]).
 //! - `pyfmt`, `pyregex`: Python's number formatting and regular expressions, as names need them.
 #![warn(missing_docs)]
 
@@ -30,6 +33,7 @@ pub mod pyfmt;
 mod pyregex;
 mod registry;
 mod series;
+mod tags;
 mod time;
 
 pub use consolidate::{consolidate, consolidate_all};
@@ -38,4 +42,8 @@ pub use eval::{evaluate, evaluate_with_xff, RenderContext, MAX_EVALUATIONS, MAX_
 pub use grammar::MAX_DEPTH;
 pub use registry::{functions_json, functions_json_string, render_infinity_markers};
 pub use series::{Consolidation, Series};
+pub use tags::{
+    auto_complete_tags, auto_complete_values, find_series, list_tags, tag_values, TagExpression,
+    TagOperator, TagQuery, TagValueCount, AUTOCOMPLETE_LIMIT,
+};
 pub use time::parse_time;

@@ -273,6 +273,19 @@ fn strip_zeros(s: &str) -> &str {
     }
 }
 
+/// graphite's unit prefixes (`format_units`, glyph.py's axis labels), largest first: SI by
+/// 1000 and binary by 1024. Shared by `legendValue` and the binary's PNG axis labels.
+pub const SI_PREFIXES: [(&str, f64); 5] =
+    [("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)];
+/// See [`SI_PREFIXES`].
+pub const BINARY_PREFIXES: [(&str, f64); 5] = [
+    ("Pi", 1_125_899_906_842_624.0),
+    ("Ti", 1_099_511_627_776.0),
+    ("Gi", 1_073_741_824.0),
+    ("Mi", 1_048_576.0),
+    ("Ki", 1024.0),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

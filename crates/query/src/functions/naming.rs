@@ -192,15 +192,11 @@ fn printf(template: &str, v: f64) -> String {
 /// graphite's `format_units`: the value scaled to the largest fitting prefix of `system`
 /// (`si`: k M G T P by 1000, `binary`: Ki Mi Gi Ti Pi by 1024), and the prefix.
 fn format_units(v: f64, system: &str, units: Option<&str>) -> (f64, String) {
-    const SI: [(&str, f64); 5] = [("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)];
-    const BINARY: [(&str, f64); 5] = [
-        ("Pi", 1_125_899_906_842_624.0),
-        ("Ti", 1_099_511_627_776.0),
-        ("Gi", 1_073_741_824.0),
-        ("Mi", 1_048_576.0),
-        ("Ki", 1024.0),
-    ];
-    let table: &[(&str, f64)] = if system == "binary" { &BINARY } else { &SI };
+    let table: &[(&str, f64)] = if system == "binary" {
+        &crate::pyfmt::BINARY_PREFIXES
+    } else {
+        &crate::pyfmt::SI_PREFIXES
+    };
     let whole = |x: f64, orig: f64| {
         if x - x.floor() < 1e-11 && orig > 1.0 {
             x.floor()

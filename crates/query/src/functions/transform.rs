@@ -36,6 +36,7 @@ pub(crate) const DEFS: &[FunctionDef] = &[
     def("sigmoid", "Transform", "Applies 1 / (1 + exp(-x)) to every value.", ONLY, sigmoid),
     def("logit", "Transform", "Applies log(x / (1 - x)) to every value.", ONLY, logit),
     def("log", "Transform", "Logarithm of every value in the given base (10 by default); null for values <= 0.", &[SERIES_LIST, Param::new("base", T::Integer).def(Lit::Int(10))], log),
+    def("logarithm", "Transform", "Long form of log (graphite-web's Python name for it): logarithm of every value in the given base (10 by default); null for values <= 0.", &[SERIES_LIST, Param::new("base", T::Integer).def(Lit::Int(10))], log),
     def("round", "Transform", "Rounds every value to the given number of decimals.", &[SERIES_LIST, Param::new("precision", T::Integer).def(Lit::Int(0))], round),
     def("offsetToZero", "Transform", "Subtracts the series' minimum from every value.", ONLY, offset_to_zero),
     def("minMax", "Transform", "Min-max normalisation: (x - min) / (max - min).", ONLY, min_max),
