@@ -532,10 +532,29 @@ async fn bind_tcp_and_udp(
         .await
         .with_context(|| format!("binding {what} TCP on {addr}"))?;
     let udp_addr = tcp.local_addr()?;
-    let udp = UdpSocket::bind(udp_addr)
-        .await
-        .with_context(|| format!("binding {what} UDP on {udp_addr}"))?;
+    let udp = bind_udp(udp_addr).with_context(|| format!("binding {what} UDP on {udp_addr}"))?;
     Ok((tcp, udp))
+}
+
+/// Receive buffer asked for on every UDP listener. A sender does not wait for a UDP reader:
+/// whatever arrives while the reader is descheduled for a moment must fit in the socket's
+/// buffer or the kernel drops it. The default (~208 KiB) holds under a thousand StatsD
+/// datagrams, a few milliseconds at the rates the StatsD bench sends; the kernel caps the
+/// request at `net.core.rmem_max` (4 MiB on Debian), which the README tells how to raise.
+const UDP_RECEIVE_BUFFER: usize = 16 << 20;
+
+fn bind_udp(addr: SocketAddr) -> anyhow::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if let Err(e) = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        warn!("could not enlarge the UDP receive buffer on {addr}: {e}");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(UdpSocket::from_std(socket.into())?)
 }
 
 /// What opening the log store found.

@@ -37,6 +37,16 @@ const POINTS_RECEIVED_HELP: &str = "Points parsed and handed to the metrics stor
 const RECORDS_INVALID_HELP: &str = "Records (lines, pickle entries or frames) refused.";
 const REJECTED_BY_PEER_HELP: &str = "Records refused or dropped, by sending host.";
 
+/// The count of UDP datagrams a listener could not receive or had to drop because parsing
+/// fell behind, per protocol, so a StatsD flood and a syslog flood can be told apart.
+pub(crate) fn udp_dropped(registry: &Registry, proto: &str) -> Counter {
+    registry.counter(
+        UDP_DROPPED,
+        "UDP datagrams that could not be received or were dropped for lack of capacity.",
+        &[("proto", proto)],
+    )
+}
+
 /// Counting and rate-limited logging for one protocol (`graphite_tcp`, `graphite_udp`,
 /// `pickle`, `http`). Shared by all connections of a listener.
 pub(crate) struct ProtoCounters {

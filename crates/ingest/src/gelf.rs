@@ -26,7 +26,7 @@ use tracing::{debug, warn};
 use crate::accept::{accept_loop_with, AcceptBounds};
 use crate::backoff::Backoff;
 use crate::clock::now_unix_ns;
-use crate::counters::{ProtoCounters, RECORDS_INVALID, UDP_DROPPED};
+use crate::counters::{udp_dropped, ProtoCounters, RECORDS_INVALID};
 use crate::error::Error;
 use crate::ingest::Shared;
 use crate::log_policy::LogInput;
@@ -179,11 +179,7 @@ fn elapsed_ns(start: Instant) -> i64 {
 /// received. Incomplete chunked messages are dropped at shutdown.
 pub(crate) async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
     let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_UDP));
-    let dropped = shared.registry.counter(
-        UDP_DROPPED,
-        "UDP datagrams that could not be received or were dropped for lack of capacity.",
-        &[],
-    );
+    let dropped = udp_dropped(&shared.registry, PROTO_UDP);
     let mut chunks = Chunks::new(counters.clone(), shared.registry.clone());
     let start = Instant::now();
     let mut expiry = tokio::time::interval(EXPIRE_EVERY);

@@ -30,7 +30,7 @@ use tracing::{debug, warn};
 use crate::accept::{accept_loop_with, AcceptBounds};
 use crate::backoff::Backoff;
 use crate::clock::now_unix_ns;
-use crate::counters::{ProtoCounters, UDP_DROPPED};
+use crate::counters::{udp_dropped, ProtoCounters};
 use crate::error::Error;
 use crate::ingest::Shared;
 use crate::log_policy::{default_policy, LogInput, LogPolicy};
@@ -310,11 +310,7 @@ async fn join_oldest(
 /// Receives datagrams until shutdown, one message each, then stores what was received.
 async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
     let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_UDP));
-    let dropped = shared.registry.counter(
-        UDP_DROPPED,
-        "UDP datagrams that could not be received or were dropped for lack of capacity.",
-        &[],
-    );
+    let dropped = udp_dropped(&shared.registry, PROTO_UDP);
     let mut datagram = vec![0u8; MAX_DATAGRAM_BYTES];
     let mut pending = Batch::default();
     let mut spare: Option<Batch> = None;

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tracing::warn;
 
 use crate::backoff::Backoff;
-use crate::counters::{ProtoCounters, UDP_DROPPED};
+use crate::counters::{udp_dropped, ProtoCounters};
 use crate::error::Error;
 use crate::ingest::Shared;
 use crate::now_unix;
@@ -82,11 +82,7 @@ pub(crate) async fn serve_datagrams(
     parse: ParseDatagram,
 ) {
     let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), proto));
-    let dropped = shared.registry.counter(
-        UDP_DROPPED,
-        "UDP datagrams that could not be received or were dropped for lack of capacity.",
-        &[],
-    );
+    let dropped = udp_dropped(&shared.registry, proto);
     let max = shared.config.max_udp_datagram_bytes;
     // One byte more than allowed, so an oversized datagram shows as a full buffer.
     let mut datagram = vec![0u8; max + 1];
