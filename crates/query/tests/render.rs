@@ -402,3 +402,31 @@ fn arbitrary_bytes_never_panic() {
         let _ = render(&store, &target);
     }
 }
+
+/// `useSeriesAbove` plots the related series of those whose maximum is above the value.
+/// graphite-web 1.1.8 answers HTTP 500 for it whenever a series holds a null (Python 3 cannot
+/// compare None with a number in `max()`), so the differential test cannot cover it; these are
+/// the function's documented semantics, nulls ignored.
+#[test]
+fn use_series_above_plots_the_related_series() {
+    // web.a's maximum is 4, web.b's 40 (with a null): only web.b passes 10.
+    check(
+        "useSeriesAbove(web.*.requests,10,'requests','requests')",
+        &["web.b.requests"],
+        &[&[Some(10.0), None, Some(30.0), Some(40.0)]],
+    );
+    // The replacement names another series, once per series that passed (graphite evaluates
+    // `group(c.counter,c.counter)`); the regex is Python's.
+    let counter: &[Option<f64>] = &[Some(10.0), Some(20.0), Some(30.0), Some(25.0)];
+    check(
+        "useSeriesAbove(web.*.requests,0,'^web\\.(a|b)\\.requests$','c.counter')",
+        &["c.counter", "c.counter"],
+        &[counter, counter],
+    );
+    // Nothing above: nothing at all.
+    check(
+        "useSeriesAbove(web.*.requests,1000,'requests','x')",
+        &[],
+        &[],
+    );
+}
