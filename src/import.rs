@@ -92,8 +92,7 @@ pub fn run(args: WhisperImportArgs) -> anyhow::Result<()> {
     }
 
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    crate::datadir::check_or_init(&data_dir)?;
     let metrics_dir = data_dir.join(METRICS_DIR);
     let tsdb = match Tsdb::open(&metrics_dir, config.tsdb_config()?, &Registry::new(), now) {
         Ok(t) => t,

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod client_logs;
 mod config;
+mod datadir;
 mod http;
 mod import;
 mod selfmetrics;

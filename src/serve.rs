@@ -87,8 +87,7 @@ struct Bound {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    crate::datadir::check_or_init(&data_dir)?;
     let ready_path = data_dir.join(READY_FILE);
     let _ = std::fs::remove_file(&ready_path);
     let unclean_path = data_dir.join(UNCLEAN_FILE);

@@ -149,3 +149,73 @@ fn clean_sigterm_stop_exits_0_and_restarts_with_everything() {
     l.wait_for_points("clean.a", base - 10, base + 1000, &want);
     assert!(l.healthy());
 }
+
+/// Runs `lookout serve` on `dir` and returns its exit status and stderr; it must stop by itself.
+fn serve_once(dir: &std::path::Path) -> (std::process::ExitStatus, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lookout"))
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--http",
+            "127.0.0.1:0",
+            "--graphite",
+            "off",
+            "--pickle",
+            "off",
+        ])
+        .args(["--syslog", "off", "--gelf", "off", "--statsd", "off"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running lookout");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn listing(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| {
+            let e = e.expect("entry");
+            let bytes = std::fs::read(e.path()).unwrap_or_default();
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_foreign_or_future_data_dir_is_refused_and_left_untouched() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Someone else's directory.
+    let foreign = tmp.path().join("etc");
+    std::fs::create_dir(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("hosts"), "127.0.0.1 localhost\n").expect("write");
+    let before = listing(&foreign);
+    let (status, stderr) = serve_once(&foreign);
+    assert!(!status.success(), "started on a foreign dir: {stderr}");
+    assert!(
+        stderr.contains("not a lookout data directory"),
+        "a clear refusal: {stderr}"
+    );
+    assert_eq!(listing(&foreign), before, "nothing written into it");
+    // A lookout data dir in a format this build does not read.
+    let mut l = Lookout::start();
+    l.terminate();
+    let data = l.data_dir();
+    std::fs::write(
+        data.join("lookout-data.json"),
+        "{\"format\": 99, \"created_by\": \"lookout 99.0.0\"}\n",
+    )
+    .expect("write");
+    let before = listing(&data);
+    let (status, stderr) = serve_once(&data);
+    assert!(!status.success(), "started on format 99: {stderr}");
+    assert!(
+        stderr.contains("format 99") && stderr.contains("Nothing was changed"),
+        "a clear refusal: {stderr}"
+    );
+    assert_eq!(listing(&data), before, "nothing written into it");
+}
