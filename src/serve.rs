@@ -225,6 +225,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         None => logs.clone(),
     };
     let log_policy = Arc::new(config.log_policy(&registry));
+    // Events and dashboards are small files read whole at start (see events.rs, dashboards.rs).
+    let events =
+        Arc::new(crate::events::EventStore::open(&data_dir).context("opening the event store")?);
+    let dashboards = Arc::new(
+        crate::dashboards::DashboardStore::open(&data_dir).context("opening the dashboards")?,
+    );
     let log_ingest = Arc::new(
         lookout_ingest::LogIngest::new(
             log_appender.clone(),
@@ -255,6 +261,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         log_policy,
         registry.clone(),
         &config,
+        crate::http::UiStores { events, dashboards },
     );
     let app = crate::http::router(state, config.max_body);
     let (http_registry, http_shutdown) = (registry.clone(), shutdown_rx.clone());

@@ -62,3 +62,7 @@ mod statsd;
 /// Graphite tags: the `/tags` endpoints in graphite-web's shapes, `seriesByTag`,
 /// `groupByTags` and `aliasByTags` through `/render`, and bad tag expressions as 400s.
 mod tags;
+
+/// The web UI's server side: embedded static files and their headers, the events API with
+/// error-burst events from logs, the dashboards API, `component_for`, token and Basic auth.
+mod ui_api;

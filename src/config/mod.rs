@@ -73,6 +73,8 @@ pub struct Config {
     pub max_connections: usize,
     pub idle_timeout: Duration,
     pub auth_token: Option<String>,
+    /// HTTP Basic users as (user, password), from `http.basic_auth_file`; empty = off.
+    pub basic_auth: Vec<(String, String)>,
     pub retention: Vec<RetentionRule>,
     pub aggregation: Vec<AggregationRule>,
     pub selfmon_interval: Duration,
@@ -194,6 +196,10 @@ impl Config {
                 Some(t)
             }
             None => None,
+        };
+        let basic_auth = match &raw.http.basic_auth_file {
+            Some(path) => read_basic_auth(path)?,
+            None => Vec::new(),
         };
         let mut retention = Vec::new();
         for (i, rule) in args.retention.iter().enumerate() {
@@ -335,6 +341,7 @@ impl Config {
             max_connections,
             idle_timeout,
             auth_token,
+            basic_auth,
             retention,
             aggregation,
             selfmon_interval,
@@ -464,6 +471,35 @@ fn read_file(path: &Path) -> anyhow::Result<RawConfig> {
     toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))
 }
 
+/// Reads `http.basic_auth_file`: `user:password` per line (the password may contain `:`);
+/// blank lines and `#` comments are skipped. An empty list is refused, since it would lock
+/// everyone out.
+fn read_basic_auth(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading http.basic_auth_file {}", path.display()))?;
+    parse_basic_auth(&text).with_context(|| format!("http.basic_auth_file {}", path.display()))
+}
+
+fn parse_basic_auth(text: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut users = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                users.push((user.to_string(), password.to_string()));
+            }
+            _ => bail!("line {}: expected user:password", i + 1),
+        }
+    }
+    if users.is_empty() {
+        bail!("no user:password line");
+    }
+    Ok(users)
+}
+
 /// An address flag: `host:port`, or "off"/"" to disable the listener.
 fn addr(key: &str, value: Option<&str>, default: &str) -> anyhow::Result<Option<SocketAddr>> {
     let v = value.unwrap_or(default).trim();
@@ -487,6 +523,34 @@ mod tests {
 
     fn args() -> ServeArgs {
         ServeArgs::default()
+    }
+
+    #[track_caller]
+    fn check_basic(text: &str, expected: Result<&[(&str, &str)], &str>) {
+        match (parse_basic_auth(text), expected) {
+            (Ok(got), Ok(want)) => {
+                let want: Vec<(String, String)> = want
+                    .iter()
+                    .map(|(u, p)| (u.to_string(), p.to_string()))
+                    .collect();
+                assert_eq!(got, want, "{text:?}");
+            }
+            (Err(e), Err(part)) => assert!(format!("{e:#}").contains(part), "{text:?}: {e:#}"),
+            (got, want) => panic!("{text:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn basic_auth_files_are_user_password_lines() {
+        check_basic("alice:s3cret\n", Ok(&[("alice", "s3cret")]));
+        check_basic(
+            "# team\n\nalice:a:b\n  bob:pw  \n",
+            Ok(&[("alice", "a:b"), ("bob", "pw")]),
+        );
+        check_basic("alice\n", Err("line 1"));
+        check_basic("ok:pw\n:nouser\n", Err("line 2"));
+        check_basic("alice:\n", Err("line 1"));
+        check_basic("# nothing\n", Err("no user"));
     }
 
     #[test]

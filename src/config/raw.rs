@@ -103,6 +103,8 @@ pub struct RawListen {
 pub struct RawHttp {
     pub max_body: Option<String>,
     pub auth_token_file: Option<PathBuf>,
+    /// A file of `user:password` lines for HTTP Basic auth (every path but /health).
+    pub basic_auth_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
