@@ -120,7 +120,7 @@ pub fn run(args: WhisperImportArgs) -> anyhow::Result<()> {
             progress.files_done += 1;
             continue;
         }
-        match import_file(&tsdb, src, now) {
+        match import_file(&tsdb, src) {
             Ok(outcome) => {
                 progress.points += outcome.points;
                 for note in outcome.notes {
@@ -203,7 +203,7 @@ struct Outcome {
     notes: Vec<String>,
 }
 
-fn import_file(tsdb: &Tsdb, src: &Source, now: i64) -> anyhow::Result<Outcome> {
+fn import_file(tsdb: &Tsdb, src: &Source) -> anyhow::Result<Outcome> {
     let file = read_whisper(&src.path)?;
     let mut notes = Vec::new();
     let (schema, substitute) = series_schema(&file);
@@ -229,7 +229,7 @@ fn import_file(tsdb: &Tsdb, src: &Source, now: i64) -> anyhow::Result<Outcome> {
     let layout = tsdb
         .series_layout(&src.name)
         .with_context(|| format!("series {} vanished during the import", src.name))?;
-    let planned = plan(&file, &layout, now);
+    let planned = plan(&file, &layout);
     let points: Vec<Point> = planned
         .into_iter()
         .map(|(ts, value)| Point {
@@ -290,7 +290,7 @@ fn series_schema(file: &WhisperFile) -> (SeriesSchema, Option<Aggregation>) {
 }
 
 /// The points to append for `file`, in append order (see the module documentation).
-fn plan(file: &WhisperFile, layout: &SeriesLayout, now: i64) -> Vec<(i64, f64)> {
+fn plan(file: &WhisperFile, layout: &SeriesLayout) -> Vec<(i64, f64)> {
     let mut archives: Vec<&whisper::WhisperArchive> = file.archives.iter().collect();
     archives.sort_by_key(|a| a.step);
     let sum = layout.schema.aggregation == Aggregation::Sum;
@@ -299,11 +299,20 @@ fn plan(file: &WhisperFile, layout: &SeriesLayout, now: i64) -> Vec<(i64, f64)> 
         let archive = archives[j];
         let step = i64::from(archive.step);
         let coarsest = j + 1 == archives.len();
-        // Slots after this are covered by the next finer archive, whose points come later.
-        let finer_cutoff = match j {
-            0 => i64::MAX,
-            _ => now.saturating_sub(archives[j - 1].retention()),
-        };
+        // Slots after this are covered by the next finer archive, whose points come later. An
+        // archive covers the span of its length ending at its newest point, as whisper reads
+        // it, not the span ending at the time of the import: measured from the import's
+        // clock, a file last updated minutes earlier would get coarse values spread into
+        // slots its finer archive holds, and a sum counted twice. An empty archive covers
+        // nothing.
+        let finer = j.checked_sub(1).map(|i| archives[i]);
+        let finer_cutoff = finer
+            .and_then(|f| {
+                f.points
+                    .last()
+                    .map(|&(newest, _)| newest.saturating_sub(f.retention()))
+            })
+            .unwrap_or(i64::MAX);
         for &(ts, value) in &archive.points {
             let level = layout.level_for(ts);
             let Some(level_step) = layout.schema.retentions.get(level).map(|r| r.step_secs) else {
@@ -316,18 +325,36 @@ fn plan(file: &WhisperFile, layout: &SeriesLayout, now: i64) -> Vec<(i64, f64)> 
                 continue;
             }
             if level_step == step || step % level_step != 0 {
-                if ts <= finer_cutoff {
-                    out.push((ts, value));
-                }
+                // Stored at this archive's own step: finer points for the same time are not
+                // kept there (they are skipped above), so this value is the only one.
+                out.push((ts, value));
                 continue;
             }
             let slots: Vec<i64> = (0..step / level_step)
                 .map(|i| ts + i * level_step)
                 .filter(|&s| s <= finer_cutoff)
                 .collect();
-            let last = slots.len().saturating_sub(1);
-            for (i, s) in slots.into_iter().enumerate() {
-                let v = if sum && i != last { 0.0 } else { value };
+            let Some(&last) = slots.last() else {
+                continue;
+            };
+            // A bucket the finer archive covers in part: for a sum, the uncovered slots hold
+            // what the covered ones do not already add up to, so the derived rollup is the
+            // coarse value exactly.
+            let covered: f64 = match finer {
+                Some(f) if sum && last + level_step < ts + step => f
+                    .points
+                    .iter()
+                    .filter(|&&(t, _)| t > finer_cutoff && t >= ts && t < ts + step)
+                    .map(|&(_, v)| v)
+                    .sum(),
+                _ => 0.0,
+            };
+            for s in slots {
+                let v = match (sum, s == last) {
+                    (true, true) => value - covered,
+                    (true, false) => 0.0,
+                    (false, _) => value,
+                };
                 out.push((s, v));
             }
         }
@@ -494,11 +521,9 @@ mod tests {
         }
     }
 
-    const NOW: i64 = 1_000_000;
-
     #[track_caller]
     fn check(file: &WhisperFile, starts: Vec<i64>, want: &[(i64, f64)]) {
-        assert_eq!(plan(file, &layout(file, starts), NOW), want);
+        assert_eq!(plan(file, &layout(file, starts)), want);
     }
 
     #[test]
@@ -521,8 +546,9 @@ mod tests {
         };
         let starts = vec![i64::MIN, 999_900];
         // Coarse points below the watermark are written as they are; those above it, and not
-        // covered by the fine archive (which covers after 999_960), are spread over the fine
-        // slots; fine points come last.
+        // covered by the fine archive (4 slots ending at its newest point, 999_980: it covers
+        // after 999_940, gaps included), are spread over the fine slots; fine points come
+        // last.
         let f = file(
             Average,
             archives(
@@ -536,8 +562,6 @@ mod tests {
             &[
                 (999_880, 5.0),
                 (999_940, 6.0),
-                (999_950, 6.0),
-                (999_960, 7.0),
                 (999_970, 1.0),
                 (999_980, 2.0),
             ],
@@ -545,6 +569,17 @@ mod tests {
         // Sum spreads so that the sum is the coarse value.
         let f = file(Sum, archives(&[], &[(999_940, 6.0)]));
         check(&f, starts.clone(), &[(999_940, 0.0), (999_950, 6.0)]);
+        // A bucket the fine archive covers in part: the uncovered slot holds what the covered
+        // ones lack, so the sum is still the coarse value (not the coarse value plus theirs).
+        let f = file(
+            Sum,
+            archives(&[(999_950, 2.0), (999_980, 4.0)], &[(999_940, 5.0)]),
+        );
+        check(
+            &f,
+            starts.clone(),
+            &[(999_940, 3.0), (999_950, 2.0), (999_980, 4.0)],
+        );
         // A fine point older than the fine level's watermark is skipped: the coarse archive
         // holds the real rollup there.
         let f = file(Max, archives(&[(999_890, 9.0)], &[(999_880, 5.0)]));
@@ -563,7 +598,7 @@ mod tests {
             step_secs: 60,
             points: 1000,
         });
-        assert_eq!(plan(&single, &l, NOW), vec![(999_500, 3.0)]);
+        assert_eq!(plan(&single, &l), vec![(999_500, 3.0)]);
     }
 
     #[test]
