@@ -2,8 +2,8 @@
 //! instead of `axum::serve`, for three things it does not offer:
 //!
 //! - **A connection cap.** Past `max_connections` open connections a new one is closed at
-//!   once and counted, like the TCP ingest listeners, so a client gone mad cannot exhaust
-//!   file descriptors or memory.
+//!   once and counted, by the TCP ingest listeners' own accept loop, so a client gone mad
+//!   cannot exhaust file descriptors or memory.
 //! - **A header timeout.** A client that opens a connection and sends headers slower than
 //!   [`HEADER_READ_TIMEOUT`] is dropped (slowloris).
 //! - **Half-closed requests are served.** Some clients (graypy's GELF HTTP handler among them)
@@ -17,7 +17,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -27,76 +26,41 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lookout_core::selfmon::Registry;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 use tower::ServiceExt;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Pause after a failed `accept` (out of file descriptors, most often) before the next.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `app` on `listener` until `shutdown` turns true, then lets every connection finish
-/// its request in flight (hyper's graceful shutdown) and returns once all are closed.
+/// its request in flight (hyper's graceful shutdown) and returns once all are closed. The
+/// accepting, the cap and its counters are the ingest listeners' own
+/// (`lookout_ingest::serve_capped`, `listener="http"`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     max_connections: usize,
     registry: &Registry,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let labels = [("listener", "http")];
-    let open = registry.gauge(
-        "lookout_ingest_connections_open",
-        "Open TCP connections.",
-        &labels,
-    );
-    let rejected = registry.counter(
-        "lookout_ingest_connections_rejected_total",
-        "TCP connections closed at once because the listener was at its connection cap.",
-        &labels,
-    );
-    let slots = Arc::new(Semaphore::new(max_connections));
-    let (closing, close) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            () = async { drop(shutdown.wait_for(|stop| *stop).await) } => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        warn!("HTTP accept failed: {e}");
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        continue;
-                    }
-                };
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    rejected.inc();
-                    debug!(%peer, "HTTP connection refused: at the connection cap");
-                    continue;
-                };
-                let (app, mut close, open) = (app.clone(), close.clone(), open.clone());
-                open.add(1);
-                connections.spawn(async move {
-                    serve_connection(stream, peer, app, &mut close).await;
-                    open.add(-1);
-                    drop(permit);
-                });
-            }
-        }
-    }
-    let _ = closing.send(true);
-    while connections.join_next().await.is_some() {}
+    let stop = shutdown.clone();
+    lookout_ingest::serve_capped(
+        registry,
+        listener,
+        "http",
+        max_connections,
+        shutdown,
+        move |stream, peer| serve_connection(stream, peer, app.clone(), stop.clone()),
+    )
+    .await;
 }
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     app: Router,
-    close: &mut watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let mut request = request.map(Body::new);
@@ -116,7 +80,7 @@ async fn serve_connection(
                 debug!(%peer, "HTTP connection ended: {e}");
             }
         }
-        () = async { drop(close.wait_for(|c| *c).await) } => {
+        () = async { drop(shutdown.wait_for(|stop| *stop).await) } => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }

@@ -1,11 +1,12 @@
-//! The TCP accept loop shared by the plaintext, pickle and syslog listeners: a semaphore caps open
+//! The TCP accept loop shared by every TCP listener (plaintext, pickle, syslog, GELF, StatsD, and
+//! the binary's HTTP listener through [`serve_capped`]): a semaphore caps open
 //! connections (extra ones are accepted and closed at once, and counted), accept errors back
 //! off, each connection runs in its own task, and on shutdown the loop stops accepting and
 //! waits until every connection has stored what it read. What a connection does with its
 //! bytes is `stream`'s business.
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use lookout_core::selfmon::{Gauge, Registry};
@@ -48,6 +49,32 @@ pub(crate) async fn accept_loop<H, F>(
         max_connections: shared.config.max_connections,
         shutdown: shared.shutdown.clone(),
     };
+    accept_loop_with(bounds, listener, name, |stream, peer: SocketAddr| {
+        handle(stream, peer.ip())
+    })
+    .await;
+}
+
+/// Accepts on `listener` until `shutdown` turns true, running `handle(stream, peer)` for each
+/// connection under a cap of `max_connections` (more are closed at once and counted under
+/// `listener=name`, like every lookout listener), then waits for every connection to finish;
+/// each must watch `shutdown` itself. The binary's HTTP listener runs on it.
+pub async fn serve_capped<H, F>(
+    registry: &Registry,
+    listener: TcpListener,
+    name: &'static str,
+    max_connections: usize,
+    shutdown: watch::Receiver<bool>,
+    handle: H,
+) where
+    H: Fn(TcpStream, SocketAddr) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let bounds = AcceptBounds {
+        registry,
+        max_connections,
+        shutdown,
+    };
     accept_loop_with(bounds, listener, name, handle).await;
 }
 
@@ -69,7 +96,7 @@ pub(crate) async fn accept_loop_with<H, F>(
     name: &'static str,
     handle: H,
 ) where
-    H: Fn(TcpStream, IpAddr) -> F,
+    H: Fn(TcpStream, SocketAddr) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
     let registry = bounds.registry;
@@ -117,7 +144,7 @@ pub(crate) async fn accept_loop_with<H, F>(
                     _permit: permit,
                     open: open.clone(),
                 };
-                let connection = handle(stream, addr.ip());
+                let connection = handle(stream, addr);
                 tokio::spawn(async move {
                     let _slot = slot;
                     connection.await;

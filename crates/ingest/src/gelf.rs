@@ -252,7 +252,7 @@ pub(crate) async fn serve_tcp(shared: Arc<LogShared>, listener: TcpListener) {
     };
     let handler = shared.clone();
     accept_loop_with(bounds, listener, PROTO_TCP, move |stream, peer| {
-        drive(handler.clone(), counters.clone(), stream, peer)
+        drive(handler.clone(), counters.clone(), stream, peer.ip())
     })
     .await;
 }

@@ -64,6 +64,7 @@ mod syslog;
 mod udp;
 mod warn_limiter;
 
+pub use accept::serve_capped;
 pub use clock::now_unix;
 pub use config::Config;
 pub use counters::HttpIngestCounters;

@@ -138,7 +138,7 @@ impl LogIngest {
             shutdown: self.shared.shutdown.clone(),
         };
         accept_loop_with(bounds, listener, PROTO_TCP, move |stream, peer| {
-            drive(shared.clone(), counters.clone(), stream, peer)
+            drive(shared.clone(), counters.clone(), stream, peer.ip())
         })
         .await;
     }
