@@ -1,5 +1,5 @@
 //! The ingest self-metrics and how refused input is counted and logged, the same way for every
-//! protocol: points received per `proto`, refusals per `proto` and `reason` and per sending
+//! protocol: points (or log records) received per `proto`, refusals per `proto` and `reason` and per sending
 //! host, connection gauges and rejections per `listener`. Malformed input is also logged, at a
 //! limited rate and with the offending text escaped.
 //!
@@ -18,6 +18,9 @@ use crate::warn_limiter::WarnLimiter;
 
 /// Points parsed and handed to the store, per protocol.
 pub(crate) const POINTS_RECEIVED: &str = "lookout_ingest_points_received_total";
+/// Log records parsed and handed to the log store, per protocol; the HTTP NDJSON endpoint
+/// counts under the same name, so one graph shows every log input.
+pub(crate) const RECORDS_RECEIVED: &str = "lookout_ingest_records_received_total";
 /// Records refused, per protocol and reason.
 pub(crate) const RECORDS_INVALID: &str = "lookout_ingest_records_invalid_total";
 /// Records refused or dropped, per protocol and sending host.
@@ -34,6 +37,7 @@ pub(crate) const CONNECTIONS_REJECTED: &str = "lookout_ingest_connections_reject
 pub(crate) const ACCEPT_ERRORS: &str = "lookout_ingest_accept_errors_total";
 
 const POINTS_RECEIVED_HELP: &str = "Points parsed and handed to the metrics store.";
+const RECORDS_RECEIVED_HELP: &str = "Log records received, by protocol.";
 const RECORDS_INVALID_HELP: &str = "Records (lines, pickle entries or frames) refused.";
 const REJECTED_BY_PEER_HELP: &str = "Records refused or dropped, by sending host.";
 
@@ -52,17 +56,34 @@ pub(crate) fn udp_dropped(registry: &Registry, proto: &str) -> Counter {
 pub(crate) struct ProtoCounters {
     registry: Arc<Registry>,
     proto: &'static str,
-    points: Counter,
+    /// Points for a metrics listener, records for a log listener.
+    received: Counter,
     warnings: WarnLimiter,
 }
 
 impl ProtoCounters {
     pub(crate) fn new(registry: Arc<Registry>, proto: &'static str) -> ProtoCounters {
         let points = registry.counter(POINTS_RECEIVED, POINTS_RECEIVED_HELP, &[("proto", proto)]);
+        ProtoCounters::with_received(registry, proto, points)
+    }
+
+    /// The counters of a log listener (syslog, GELF): the same refusal counting, but what it
+    /// receives are log records, not points.
+    pub(crate) fn for_logs(registry: Arc<Registry>, proto: &'static str) -> ProtoCounters {
+        let records =
+            registry.counter(RECORDS_RECEIVED, RECORDS_RECEIVED_HELP, &[("proto", proto)]);
+        ProtoCounters::with_received(registry, proto, records)
+    }
+
+    fn with_received(
+        registry: Arc<Registry>,
+        proto: &'static str,
+        received: Counter,
+    ) -> ProtoCounters {
         ProtoCounters {
             registry,
             proto,
-            points,
+            received,
             warnings: WarnLimiter::new(),
         }
     }
@@ -81,7 +102,7 @@ impl ProtoCounters {
         errors: &[LineError],
         text: impl Fn(&LineError) -> Option<&'a [u8]>,
     ) {
-        self.points.add(points as u64);
+        self.received.add(points as u64);
         if errors.is_empty() {
             return;
         }

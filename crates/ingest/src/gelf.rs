@@ -178,7 +178,7 @@ fn elapsed_ns(start: Instant) -> i64 {
 /// Receives datagrams until shutdown, reassembling chunked messages, then stores what was
 /// received. Incomplete chunked messages are dropped at shutdown.
 pub(crate) async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
-    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_UDP));
+    let counters = Arc::new(ProtoCounters::for_logs(shared.registry.clone(), PROTO_UDP));
     let dropped = udp_dropped(&shared.registry, PROTO_UDP);
     let mut chunks = Chunks::new(counters.clone(), shared.registry.clone());
     let start = Instant::now();
@@ -244,7 +244,7 @@ pub(crate) async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
 
 /// Serves GELF over TCP under the connection cap until shutdown.
 pub(crate) async fn serve_tcp(shared: Arc<LogShared>, listener: TcpListener) {
-    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_TCP));
+    let counters = Arc::new(ProtoCounters::for_logs(shared.registry.clone(), PROTO_TCP));
     let bounds = AcceptBounds {
         registry: &shared.registry,
         max_connections: shared.config.max_connections,
@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn incomplete_chunked_messages_expire_after_five_seconds_and_are_counted() {
         let registry = Arc::new(Registry::new());
-        let counters = Arc::new(ProtoCounters::new(registry.clone(), PROTO_UDP));
+        let counters = Arc::new(ProtoCounters::for_logs(registry.clone(), PROTO_UDP));
         let mut chunks = Chunks::new(counters, registry.clone());
         let mut pending = Batch::default();
         chunks.datagram(PEER, &chunk(1, 0, 2, b"{\"a\""), 0, &mut pending);
@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn whole_payloads_pass_and_bad_chunks_are_counted_by_reason() {
         let registry = Arc::new(Registry::new());
-        let counters = Arc::new(ProtoCounters::new(registry.clone(), PROTO_UDP));
+        let counters = Arc::new(ProtoCounters::for_logs(registry.clone(), PROTO_UDP));
         let mut chunks = Chunks::new(counters, registry.clone());
         let mut pending = Batch::default();
         chunks.datagram(PEER, b"{\"x\":1}", 0, &mut pending);
@@ -498,7 +498,7 @@ mod tests {
     /// kept between reads.
     fn feed(reads: &[&[u8]], phase: Phase) -> (Vec<String>, Arc<Registry>, usize) {
         let registry = Arc::new(Registry::new());
-        let counters = ProtoCounters::new(registry.clone(), PROTO_TCP);
+        let counters = ProtoCounters::for_logs(registry.clone(), PROTO_TCP);
         let (mut frames, mut pending, mut peak) = (Frames::default(), Batch::default(), 0);
         for read in reads {
             frames.buf.extend_from_slice(read);
@@ -566,7 +566,7 @@ mod tests {
     #[test]
     fn a_full_batch_stops_cutting_until_it_is_sent() {
         let registry = Arc::new(Registry::new());
-        let counters = ProtoCounters::new(registry, PROTO_TCP);
+        let counters = ProtoCounters::for_logs(registry, PROTO_TCP);
         let mut frames = Frames {
             buf: b"m\0".repeat(MAX_BATCH_RECORDS + 10),
             skipping: false,

@@ -9,7 +9,7 @@
 //!
 //! Parsing is `lookout-proto`'s job, the connection cap `accept`'s, and counting `counters`'.
 //! Refused messages are counted under `lookout_ingest_records_invalid_total{proto,reason}` with
-//! the parser's reason; received records under `lookout_ingest_points_received_total{proto}`,
+//! the parser's reason; received records under `lookout_ingest_records_received_total{proto}`,
 //! the counter every listener's `ProtoCounters` keeps.
 
 use std::collections::VecDeque;
@@ -131,7 +131,7 @@ impl LogIngest {
     /// first byte says. Returns after shutdown, once every connection has stored what it read.
     pub async fn serve_syslog_tcp(&self, listener: TcpListener) {
         let shared = self.shared.clone();
-        let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_TCP));
+        let counters = Arc::new(ProtoCounters::for_logs(shared.registry.clone(), PROTO_TCP));
         let bounds = AcceptBounds {
             registry: &self.shared.registry,
             max_connections: self.shared.config.max_connections,
@@ -309,7 +309,7 @@ async fn join_oldest(
 
 /// Receives datagrams until shutdown, one message each, then stores what was received.
 async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
-    let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), PROTO_UDP));
+    let counters = Arc::new(ProtoCounters::for_logs(shared.registry.clone(), PROTO_UDP));
     let dropped = udp_dropped(&shared.registry, PROTO_UDP);
     let mut datagram = vec![0u8; MAX_DATAGRAM_BYTES];
     let mut pending = Batch::default();
@@ -562,7 +562,7 @@ mod tests {
     /// buffer kept between reads.
     fn feed(chunks: &[&[u8]], eof: bool) -> (Vec<Vec<u8>>, bool, Arc<Registry>, usize) {
         let registry = Arc::new(Registry::new());
-        let counters = ProtoCounters::new(registry.clone(), PROTO_TCP);
+        let counters = ProtoCounters::for_logs(registry.clone(), PROTO_TCP);
         let (mut framer, mut buf, mut pending) = (Framer::new(), Vec::new(), Batch::default());
         let (mut usable, mut peak) = (true, 0);
         for chunk in chunks {
@@ -675,7 +675,7 @@ mod tests {
     fn a_full_batch_stops_cutting_until_it_is_sent() {
         let line = b"<1>m\n".repeat(MAX_BATCH_RECORDS + 10);
         let registry = Arc::new(Registry::new());
-        let counters = ProtoCounters::new(registry, PROTO_TCP);
+        let counters = ProtoCounters::for_logs(registry, PROTO_TCP);
         let (mut framer, mut buf, mut pending) = (Framer::new(), line, Batch::default());
         assert!(cut_messages(
             &mut framer,

@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use super::harness::{eventually, DEADLINE};
 
 const INVALID: &str = "lookout_ingest_records_invalid_total";
-const RECEIVED: &str = "lookout_ingest_points_received_total";
+const RECEIVED: &str = "lookout_ingest_records_received_total";
 
 /// A `MemLogStore` that announces how many records it holds, so tests wait on that.
 struct Store {

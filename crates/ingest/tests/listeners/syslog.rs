@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use super::harness::{eventually, wait_closed, DEADLINE};
 
 const INVALID: &str = "lookout_ingest_records_invalid_total";
-const RECEIVED: &str = "lookout_ingest_points_received_total";
+const RECEIVED: &str = "lookout_ingest_records_received_total";
 
 /// A `MemLogStore` that announces how many records it holds, so tests wait on that, and can
 /// hold its next `append` until released.
