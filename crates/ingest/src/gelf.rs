@@ -20,19 +20,18 @@ use lookout_proto::excerpt;
 use lookout_proto::gelf::{parse_payload, Reassembler, CHUNK_MAGIC};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::accept::{accept_loop_with, AcceptBounds};
-use crate::backoff::Backoff;
 use crate::clock::now_unix_ns;
 use crate::counters::{udp_dropped, ProtoCounters, RECORDS_INVALID};
+use crate::datagram::{receive, Datagrams, Receiver};
 use crate::error::Error;
 use crate::ingest::Shared;
 use crate::log_policy::LogInput;
 use crate::stream::{finished, idle_deadline, join};
-use crate::syslog::{dispatch, Batch, LogShared};
-use crate::warn_limiter::WarnLimiter;
+use crate::syslog::{dispatch, store_job, Batch, LogShared};
 
 /// `proto` and `listener` label of GELF over UDP.
 const PROTO_UDP: &str = "gelf_udp";
@@ -179,66 +178,56 @@ fn elapsed_ns(start: Instant) -> i64 {
 /// received. Incomplete chunked messages are dropped at shutdown.
 pub(crate) async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
     let counters = Arc::new(ProtoCounters::for_logs(shared.registry.clone(), PROTO_UDP));
-    let dropped = udp_dropped(&shared.registry, PROTO_UDP);
-    let mut chunks = Chunks::new(counters.clone(), shared.registry.clone());
-    let start = Instant::now();
-    let mut expiry = tokio::time::interval(EXPIRE_EVERY);
-    expiry.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut datagram = vec![0u8; MAX_DATAGRAM_BYTES];
-    let mut pending = Batch::default();
-    let mut spare: Option<Batch> = None;
-    let mut in_flight: Option<JoinHandle<Batch>> = None;
-    let mut shutdown = shared.shutdown.clone();
-    let mut backoff = Backoff::new();
-    let warnings = WarnLimiter::new();
-    loop {
-        tokio::select! {
-            biased;
-            () = Shared::stopped(&mut shutdown) => break,
-            joined = join(&mut in_flight), if in_flight.is_some() => {
-                in_flight = None;
-                spare = finished(joined, "GELF");
-            }
-            _ = expiry.tick() => chunks.expire(elapsed_ns(start)),
-            received = socket.recv_from(&mut datagram) => match received {
-                Ok((n, from)) => {
-                    backoff.reset();
-                    let peer = from.ip();
-                    if pending.is_full() {
-                        dropped.inc();
-                        counters.count_peer(peer, 1);
-                        if let Some(suppressed) = warnings.allow(1) {
-                            warn!(%peer, proto = PROTO_UDP, "GELF datagram dropped: the store is behind; {suppressed} more dropped since the last warning");
-                        }
-                    } else {
-                        let bytes = datagram.get(..n).unwrap_or_default();
-                        chunks.datagram(peer, bytes, elapsed_ns(start), &mut pending);
-                    }
-                }
-                Err(source) => {
-                    dropped.inc();
-                    if let Some(suppressed) = warnings.allow(1) {
-                        let e = Error::Receive { listener: PROTO_UDP, source };
-                        warn!("{e}; {suppressed} more errors since the last warning");
-                    }
-                    if !backoff.pause(&mut shutdown).await {
-                        break;
-                    }
-                }
-            }
-        }
-        if in_flight.is_none() && !pending.is_empty() {
-            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare, run));
-        }
+    let receiver = Receiver {
+        socket,
+        proto: PROTO_UDP,
+        what: "GELF",
+        dropped: udp_dropped(&shared.registry, PROTO_UDP),
+        shutdown: shared.shutdown.clone(),
+        buffer: MAX_DATAGRAM_BYTES,
+        housekeeping: Some(EXPIRE_EVERY),
+        counters: counters.clone(),
+    };
+    let gelf = GelfDatagrams {
+        chunks: Chunks::new(counters.clone(), shared.registry.clone()),
+        start: Instant::now(),
+        shared,
+        counters,
+    };
+    receive(receiver, gelf).await;
+}
+
+/// GELF datagrams: whole messages, or chunks reassembled into them.
+struct GelfDatagrams {
+    shared: Arc<LogShared>,
+    counters: Arc<ProtoCounters>,
+    chunks: Chunks,
+    /// The reassembler's clock starts here.
+    start: Instant,
+}
+
+impl Datagrams for GelfDatagrams {
+    type Batch = Batch;
+
+    fn is_full(batch: &Batch, _len: usize) -> bool {
+        batch.is_full()
     }
-    if let Some(handle) = in_flight.take() {
-        spare = finished(handle.await, "GELF");
+
+    fn is_empty(batch: &Batch) -> bool {
+        batch.is_empty()
     }
-    if !pending.is_empty() {
-        finished(
-            dispatch(&shared, &counters, &mut pending, &mut spare, run).await,
-            "GELF",
-        );
+
+    fn push(&mut self, batch: &mut Batch, peer: IpAddr, datagram: &[u8]) {
+        self.chunks
+            .datagram(peer, datagram, elapsed_ns(self.start), batch);
+    }
+
+    fn housekeeping(&mut self) {
+        self.chunks.expire(elapsed_ns(self.start));
+    }
+
+    fn store(&self, batch: Batch) -> JoinHandle<Batch> {
+        store_job(&self.shared, &self.counters, batch, run)
     }
 }
 

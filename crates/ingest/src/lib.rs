@@ -25,6 +25,7 @@
 //! - `plaintext`: line framing for Graphite over TCP, including over-long line skipping.
 //! - `pickle`: frame framing for carbon's pickle protocol.
 //! - `udp`: Graphite over UDP, one datagram at a time.
+//! - `datagram`: the receive loop every UDP listener shares (batching, drops, shutdown).
 //! - `counters`: the self-metrics, counting of refusals, [`HttpIngestCounters`].
 //! - `warn_limiter`: at most one warning per listener per interval.
 //! - `log_counts`: [`LogCounts`], log-derived counters (`logs.<component>.<severity>`) counted
@@ -50,6 +51,7 @@ mod backoff;
 mod clock;
 mod config;
 mod counters;
+mod datagram;
 mod error;
 mod gelf;
 mod ingest;

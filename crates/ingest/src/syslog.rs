@@ -28,13 +28,13 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use crate::accept::{accept_loop_with, AcceptBounds};
-use crate::backoff::Backoff;
 use crate::clock::now_unix_ns;
 use crate::counters::{udp_dropped, ProtoCounters};
+use crate::datagram::{receive, Datagrams, Receiver};
 use crate::error::Error;
 use crate::ingest::Shared;
 use crate::log_policy::{default_policy, LogInput, LogPolicy};
-use crate::stream::{finished, idle_deadline, join};
+use crate::stream::{finished, idle_deadline};
 use crate::warn_limiter::WarnLimiter;
 use crate::Config;
 
@@ -201,6 +201,16 @@ pub(crate) fn dispatch(
     run: fn(&LogShared, &ProtoCounters, Batch) -> Batch,
 ) -> JoinHandle<Batch> {
     let batch = std::mem::replace(pending, spare.take().unwrap_or_default());
+    store_job(shared, counters, batch, run)
+}
+
+/// Runs the protocol's `run` (parse, count, store) over `batch` on a blocking thread.
+pub(crate) fn store_job(
+    shared: &Arc<LogShared>,
+    counters: &Arc<ProtoCounters>,
+    batch: Batch,
+    run: fn(&LogShared, &ProtoCounters, Batch) -> Batch,
+) -> JoinHandle<Batch> {
     let (shared, counters) = (shared.clone(), counters.clone());
     tokio::task::spawn_blocking(move || run(&shared, &counters, batch))
 }
@@ -310,60 +320,42 @@ async fn join_oldest(
 /// Receives datagrams until shutdown, one message each, then stores what was received.
 async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
     let counters = Arc::new(ProtoCounters::for_logs(shared.registry.clone(), PROTO_UDP));
-    let dropped = udp_dropped(&shared.registry, PROTO_UDP);
-    let mut datagram = vec![0u8; MAX_DATAGRAM_BYTES];
-    let mut pending = Batch::default();
-    let mut spare: Option<Batch> = None;
-    let mut in_flight: Option<JoinHandle<Batch>> = None;
-    let mut shutdown = shared.shutdown.clone();
-    let mut backoff = Backoff::new();
-    let warnings = WarnLimiter::new();
-    loop {
-        tokio::select! {
-            biased;
-            () = Shared::stopped(&mut shutdown) => break,
-            joined = join(&mut in_flight), if in_flight.is_some() => {
-                in_flight = None;
-                spare = finished(joined, "syslog");
-            }
-            received = socket.recv_from(&mut datagram) => match received {
-                Ok((n, from)) => {
-                    backoff.reset();
-                    let peer = from.ip();
-                    if pending.is_full() {
-                        dropped.inc();
-                        counters.count_peer(peer, 1);
-                        if let Some(suppressed) = warnings.allow(1) {
-                            warn!(%peer, proto = PROTO_UDP, "syslog datagram dropped: the store is behind; {suppressed} more dropped since the last warning");
-                        }
-                    } else {
-                        pending.push(peer, datagram.get(..n).unwrap_or_default());
-                    }
-                }
-                Err(source) => {
-                    dropped.inc();
-                    if let Some(suppressed) = warnings.allow(1) {
-                        let e = Error::Receive { listener: PROTO_UDP, source };
-                        warn!("{e}; {suppressed} more errors since the last warning");
-                    }
-                    if !backoff.pause(&mut shutdown).await {
-                        break;
-                    }
-                }
-            }
-        }
-        if in_flight.is_none() && !pending.is_empty() {
-            in_flight = Some(dispatch(&shared, &counters, &mut pending, &mut spare, run));
-        }
+    let receiver = Receiver {
+        socket,
+        proto: PROTO_UDP,
+        what: "syslog",
+        dropped: udp_dropped(&shared.registry, PROTO_UDP),
+        shutdown: shared.shutdown.clone(),
+        buffer: MAX_DATAGRAM_BYTES,
+        housekeeping: None,
+        counters: counters.clone(),
+    };
+    receive(receiver, Messages { shared, counters }).await;
+}
+
+/// Syslog datagrams, one message each.
+struct Messages {
+    shared: Arc<LogShared>,
+    counters: Arc<ProtoCounters>,
+}
+
+impl Datagrams for Messages {
+    type Batch = Batch;
+
+    fn is_full(batch: &Batch, _len: usize) -> bool {
+        batch.is_full()
     }
-    if let Some(handle) = in_flight.take() {
-        spare = finished(handle.await, "syslog");
+
+    fn is_empty(batch: &Batch) -> bool {
+        batch.is_empty()
     }
-    if !pending.is_empty() {
-        finished(
-            dispatch(&shared, &counters, &mut pending, &mut spare, run).await,
-            "syslog",
-        );
+
+    fn push(&mut self, batch: &mut Batch, peer: IpAddr, datagram: &[u8]) {
+        batch.push(peer, datagram);
+    }
+
+    fn store(&self, batch: Batch) -> JoinHandle<Batch> {
+        store_job(&self.shared, &self.counters, batch, run)
     }
 }
 

@@ -3,8 +3,8 @@
 //! being stored accumulate into the next batch; if that backlog grows past a bound, new
 //! datagrams are dropped and counted rather than queued without limit. A datagram larger than
 //! `max_udp_datagram_bytes` is cut there: its complete lines are kept, its cut line is counted.
-//! The same loop serves StatsD over UDP with its own [`ParseDatagram`]. Parsing is `proto`'s
-//! job.
+//! The same listener serves StatsD over UDP with its own [`ParseDatagram`]. Parsing is
+//! `proto`'s job, the receive loop `datagram`'s.
 
 use std::net::IpAddr;
 use std::ops::Range;
@@ -14,15 +14,11 @@ use lookout_core::Point;
 use lookout_proto::{graphite, LineError};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
-use tracing::warn;
 
-use crate::backoff::Backoff;
 use crate::counters::{udp_dropped, ProtoCounters};
-use crate::error::Error;
+use crate::datagram::{receive, Datagrams, Receiver};
 use crate::ingest::Shared;
 use crate::now_unix;
-use crate::stream::{finished, join};
-use crate::warn_limiter::WarnLimiter;
 
 /// Listener and `proto` label of this protocol.
 const PROTO: &str = "graphite_udp";
@@ -82,93 +78,70 @@ pub(crate) async fn serve_datagrams(
     parse: ParseDatagram,
 ) {
     let counters = Arc::new(ProtoCounters::new(shared.registry.clone(), proto));
-    let dropped = udp_dropped(&shared.registry, proto);
     let max = shared.config.max_udp_datagram_bytes;
-    // One byte more than allowed, so an oversized datagram shows as a full buffer.
-    let mut datagram = vec![0u8; max + 1];
-    let mut pending = Batch::default();
-    let mut spare: Option<Batch> = None;
-    let mut in_flight: Option<JoinHandle<Batch>> = None;
-    let mut shutdown = shared.shutdown.clone();
-    let mut backoff = Backoff::new();
-    let warnings = WarnLimiter::new();
-    loop {
-        tokio::select! {
-            biased;
-            () = Shared::stopped(&mut shutdown) => break,
-            joined = join(&mut in_flight), if in_flight.is_some() => {
-                in_flight = None;
-                spare = finished(joined, "UDP");
-            }
-            received = socket.recv_from(&mut datagram) => match received {
-                Ok((n, from)) => {
-                    backoff.reset();
-                    let peer = from.ip();
-                    let mut data = datagram.get(..n).unwrap_or_default();
-                    if n > max {
-                        let cut = datagram.get(..max).unwrap_or_default();
-                        data = cut.get(..memchr::memrchr(b'\n', cut).map_or(0, |i| i + 1)).unwrap_or_default();
-                        counters.refuse(
-                            peer,
-                            "datagram_too_large",
-                            &format_args!("datagram over {max} bytes cut there, its last line dropped"),
-                        );
-                    }
-                    if pending.data.len() + data.len() > MAX_BACKLOG_BYTES {
-                        dropped.inc();
-                        counters.count_peer(peer, 1);
-                        if let Some(suppressed) = warnings.allow(1) {
-                            warn!(%peer, "UDP datagram dropped: the store is behind; {suppressed} more dropped since the last warning");
-                        }
-                    } else {
-                        let start = pending.data.len();
-                        pending.data.extend_from_slice(data);
-                        pending.datagrams.push((peer, start..pending.data.len()));
-                    }
-                }
-                Err(source) => {
-                    dropped.inc();
-                    if let Some(suppressed) = warnings.allow(1) {
-                        let e = Error::Receive { listener: proto, source };
-                        warn!("{e}; {suppressed} more errors since the last warning");
-                    }
-                    if !backoff.pause(&mut shutdown).await {
-                        break;
-                    }
-                }
-            }
-        }
-        if in_flight.is_none() && !pending.datagrams.is_empty() {
-            in_flight = Some(dispatch(
-                &shared,
-                &counters,
-                parse,
-                &mut pending,
-                &mut spare,
-            ));
-        }
-    }
-    // Shutdown: store the batch in flight, then what was received meanwhile.
-    if let Some(handle) = in_flight.take() {
-        spare = finished(handle.await, "UDP");
-    }
-    if !pending.datagrams.is_empty() {
-        let handle = dispatch(&shared, &counters, parse, &mut pending, &mut spare);
-        finished(handle.await, "UDP");
-    }
+    let receiver = Receiver {
+        socket,
+        proto,
+        what: "UDP",
+        dropped: udp_dropped(&shared.registry, proto),
+        shutdown: shared.shutdown.clone(),
+        // One byte more than allowed, so an oversized datagram shows as a full buffer.
+        buffer: max + 1,
+        housekeeping: None,
+        counters: counters.clone(),
+    };
+    let lines = Lines {
+        shared,
+        counters,
+        parse,
+        max,
+    };
+    receive(receiver, lines).await;
 }
 
-/// Sends the pending datagrams to a blocking thread, leaving an empty batch in their place.
-fn dispatch(
-    shared: &Arc<Shared>,
-    counters: &Arc<ProtoCounters>,
+/// Datagrams of lines, each parsed on its own by `parse`.
+struct Lines {
+    shared: Arc<Shared>,
+    counters: Arc<ProtoCounters>,
     parse: ParseDatagram,
-    pending: &mut Batch,
-    spare: &mut Option<Batch>,
-) -> JoinHandle<Batch> {
-    let batch = std::mem::replace(pending, spare.take().unwrap_or_default());
-    let (shared, counters) = (shared.clone(), counters.clone());
-    tokio::task::spawn_blocking(move || run(&shared, &counters, parse, batch))
+    /// `max_udp_datagram_bytes`: the rest of a longer datagram is cut.
+    max: usize,
+}
+
+impl Datagrams for Lines {
+    type Batch = Batch;
+
+    fn is_full(batch: &Batch, len: usize) -> bool {
+        batch.data.len() + len > MAX_BACKLOG_BYTES
+    }
+
+    fn is_empty(batch: &Batch) -> bool {
+        batch.datagrams.is_empty()
+    }
+
+    fn push(&mut self, batch: &mut Batch, peer: IpAddr, datagram: &[u8]) {
+        let max = self.max;
+        let mut data = datagram;
+        if data.len() > max {
+            let cut = data.get(..max).unwrap_or_default();
+            data = cut
+                .get(..memchr::memrchr(b'\n', cut).map_or(0, |i| i + 1))
+                .unwrap_or_default();
+            self.counters.refuse(
+                peer,
+                "datagram_too_large",
+                &format_args!("datagram over {max} bytes cut there, its last line dropped"),
+            );
+        }
+        let start = batch.data.len();
+        batch.data.extend_from_slice(data);
+        batch.datagrams.push((peer, start..batch.data.len()));
+    }
+
+    fn store(&self, batch: Batch) -> JoinHandle<Batch> {
+        let (shared, counters, parse) = (self.shared.clone(), self.counters.clone(), self.parse);
+        tokio::task::spawn_blocking(move || run(&shared, &counters, parse, batch))
+    }
 }
 
 /// Parses each datagram on its own, stores all their points, and returns the emptied buffers.
