@@ -5,155 +5,25 @@
 //! Compressed payloads are built here with stored (uncompressed) deflate blocks, which every
 //! inflater accepts, so the tests need no compression library.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use lookout_core::limits::MAX_GELF_DECOMPRESSED_BYTES;
-use lookout_core::selfmon::Registry;
-use lookout_core::testkit::MemLogStore;
-use lookout_core::{
-    Durability, Glob, LogAppender, LogOrder, LogQuery, LogReader, LogRecord, Severity,
-};
-use lookout_ingest::{Config, LogIngest};
+use lookout_core::{Glob, LogOrder, LogQuery, LogReader, Severity};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 
-use super::harness::{eventually, DEADLINE};
+use super::harness::eventually;
+use super::log_harness::{Listeners, LogServer};
 
 const INVALID: &str = "lookout_ingest_records_invalid_total";
 const RECEIVED: &str = "lookout_ingest_records_received_total";
 
-/// A `MemLogStore` that announces how many records it holds, so tests wait on that.
-struct Store {
-    mem: MemLogStore,
-    count: watch::Sender<usize>,
+/// `lookout_ingest_records_invalid_total{proto,reason}`.
+fn invalid(server: &LogServer, proto: &str, reason: &str) -> u64 {
+    server.counter(INVALID, &[("proto", proto), ("reason", reason)])
 }
 
-impl LogAppender for Store {
-    fn append(&self, records: &[LogRecord], durability: Durability) -> lookout_core::Result<()> {
-        assert_eq!(
-            durability,
-            Durability::Buffered,
-            "GELF does not acknowledge"
-        );
-        self.mem.append(records, durability)?;
-        self.count.send_modify(|c| *c += records.len());
-        Ok(())
-    }
-}
-
-impl Store {
-    async fn wait(&self, n: usize) {
-        let mut rx = self.count.subscribe();
-        let waited = tokio::time::timeout(DEADLINE, rx.wait_for(|c| *c >= n)).await;
-        assert!(
-            waited.is_ok(),
-            "waited for {n} records, have {}",
-            *self.count.borrow()
-        );
-    }
-
-    /// The messages of every stored record, sorted.
-    fn messages(&self) -> Vec<String> {
-        let query = LogQuery {
-            component: Glob::new("*").unwrap(),
-            from_ns: i64::MIN,
-            until_ns: i64::MAX,
-            max_severity: None,
-            host: None,
-            contains: None,
-            regex: None,
-            fields: Vec::new(),
-            limit: 1_000_000,
-            order: LogOrder::Asc,
-            cursor: None,
-        };
-        let mut all: Vec<String> = self
-            .mem
-            .query(&query)
-            .unwrap()
-            .records
-            .iter()
-            .map(|r| r.message_lossy().into_owned())
-            .collect();
-        all.sort();
-        all
-    }
-}
-
-struct Server {
-    store: Arc<Store>,
-    registry: Arc<Registry>,
-    udp: SocketAddr,
-    tcp: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    tasks: JoinSet<()>,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let store = Arc::new(Store {
-            mem: MemLogStore::new(),
-            count: watch::channel(0).0,
-        });
-        let registry = Arc::new(Registry::new());
-        let (shutdown, rx) = watch::channel(false);
-        let ingest = Arc::new(LogIngest::new(
-            store.clone(),
-            registry.clone(),
-            Config::default(),
-            rx,
-        ));
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (udp_addr, tcp_addr) = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
-        let mut tasks = JoinSet::new();
-        let i = ingest.clone();
-        tasks.spawn(async move { i.serve_gelf_udp(udp).await });
-        tasks.spawn(async move { ingest.serve_gelf_tcp(tcp).await });
-        Server {
-            store,
-            registry,
-            udp: udp_addr,
-            tcp: tcp_addr,
-            shutdown,
-            tasks,
-        }
-    }
-
-    fn invalid(&self, proto: &str, reason: &str) -> u64 {
-        let labels = [("proto", proto), ("reason", reason)];
-        self.registry.counter(INVALID, "", &labels).get()
-    }
-
-    fn received(&self, proto: &str) -> u64 {
-        self.registry
-            .counter(RECEIVED, "", &[("proto", proto)])
-            .get()
-    }
-
-    /// Sends each datagram from one client socket, in order.
-    async fn send_udp(&self, datagrams: &[Vec<u8>]) {
-        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        for d in datagrams {
-            client.send_to(d, self.udp).await.unwrap();
-        }
-    }
-
-    /// Requests shutdown and waits for both listeners to return.
-    async fn stop(mut self) {
-        self.shutdown.send(true).unwrap();
-        let all = async {
-            while let Some(r) = self.tasks.join_next().await {
-                r.unwrap();
-            }
-        };
-        tokio::time::timeout(DEADLINE, all)
-            .await
-            .expect("listeners return after shutdown");
-    }
+/// `lookout_ingest_records_received_total{proto}`.
+fn received(server: &LogServer, proto: &str) -> u64 {
+    server.counter(RECEIVED, &[("proto", proto)])
 }
 
 /// A minimal GELF 1.1 message.
@@ -285,7 +155,7 @@ fn chunks(id: u64, payload: &[u8], n: usize) -> Vec<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_plain_gzip_and_zlib_payloads_are_stored() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     server
         .send_udp(&[
             message("web01", "plain"),
@@ -311,13 +181,13 @@ async fn udp_plain_gzip_and_zlib_payloads_are_stored() {
     let records = all.unwrap().records;
     assert_eq!(records.len(), 1, "host and component come from the JSON");
     assert_eq!(records[0].severity, Severity::Error);
-    assert_eq!(server.received("gelf_udp"), 3);
+    assert_eq!(received(&server, "gelf_udp"), 3);
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_chunks_out_of_order_and_duplicated_are_reassembled_once() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     let payload = gzip(&message("web01", "reassembled"));
     let parts = chunks(7, &payload, 3);
     let shuffled = [2, 0, 2, 1, 0].map(|i| parts[i].clone());
@@ -332,13 +202,13 @@ async fn udp_chunks_out_of_order_and_duplicated_are_reassembled_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_a_message_of_129_chunks_is_refused_and_counted() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     let refused: Vec<Vec<u8>> = (0..3).map(|seq| chunk(9, seq, 129, b"{}")).collect();
     server.send_udp(&refused).await;
     server.send_udp(&[message("web01", "still served")]).await;
     server.store.wait(1).await;
     eventually("three refused chunks counted", || {
-        server.invalid("gelf_udp", "chunk_count") == 3
+        invalid(&server, "gelf_udp", "chunk_count") == 3
     })
     .await;
     assert_eq!(server.store.messages(), ["still served"]);
@@ -349,7 +219,7 @@ async fn udp_a_message_of_129_chunks_is_refused_and_counted() {
 async fn udp_an_incomplete_chunked_message_is_not_stored() {
     // Expiry after 5 s is covered by the unit tests on an explicit clock; here the listener
     // must hold the incomplete message aside and keep serving.
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     let parts = chunks(11, &message("web01", "never whole"), 2);
     server.send_udp(&parts[..1]).await;
     server.send_udp(&[message("web01", "whole")]).await;
@@ -363,7 +233,7 @@ async fn udp_an_incomplete_chunked_message_is_not_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_corrupt_payloads_are_counted_by_reason() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     let mut corrupt = gzip(&message("web01", "x"));
     corrupt.truncate(corrupt.len() - 6);
     server
@@ -371,7 +241,8 @@ async fn udp_corrupt_payloads_are_counted_by_reason() {
         .await;
     server.store.wait(1).await;
     eventually("refusals counted", || {
-        server.invalid("gelf_udp", "json") == 1 && server.invalid("gelf_udp", "compression") == 1
+        invalid(&server, "gelf_udp", "json") == 1
+            && invalid(&server, "gelf_udp", "compression") == 1
     })
     .await;
     server.stop().await;
@@ -379,7 +250,7 @@ async fn udp_corrupt_payloads_are_counted_by_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_a_gzip_bomb_is_refused_and_counted() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     let bomb = gzip_bomb(4 * MAX_GELF_DECOMPRESSED_BYTES);
     assert!(bomb.len() < 65_000, "the bomb fits a datagram");
     server
@@ -387,7 +258,7 @@ async fn udp_a_gzip_bomb_is_refused_and_counted() {
         .await;
     server.store.wait(1).await;
     eventually("the bomb counted", || {
-        server.invalid("gelf_udp", "too_large") == 1
+        invalid(&server, "gelf_udp", "too_large") == 1
     })
     .await;
     assert_eq!(server.store.messages(), ["after the bomb"]);
@@ -396,7 +267,7 @@ async fn udp_a_gzip_bomb_is_refused_and_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_nul_framed_messages_in_one_write_and_split_across_writes() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     let mut stream = TcpStream::connect(server.tcp).await.unwrap();
     let mut one_write = Vec::new();
     for short in ["first", "second", "third"] {
@@ -427,13 +298,13 @@ async fn tcp_nul_framed_messages_in_one_write_and_split_across_writes() {
             "third"
         ]
     );
-    assert_eq!(server.received("gelf_tcp"), 5);
+    assert_eq!(received(&server, "gelf_tcp"), 5);
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_an_oversized_frame_is_skipped_and_the_next_message_stored() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Gelf).await;
     let mut stream = TcpStream::connect(server.tcp).await.unwrap();
     let mut first = message("web01", "before");
     first.push(0);
@@ -450,6 +321,6 @@ async fn tcp_an_oversized_frame_is_skipped_and_the_next_message_stored() {
     stream.write_all(&next).await.unwrap();
     server.store.wait(2).await;
     assert_eq!(server.store.messages(), ["after", "before"]);
-    assert_eq!(server.invalid("gelf_tcp", "frame_too_large"), 1);
+    assert_eq!(invalid(&server, "gelf_tcp", "frame_too_large"), 1);
     server.stop().await;
 }

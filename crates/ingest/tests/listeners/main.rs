@@ -2,6 +2,7 @@
 //! conditions with deadlines (points stored, a socket closed), never on sleeps.
 //!
 //! - `harness`: starting and stopping an `Ingest`, the recording appender, counters, waits.
+//! - `log_harness`: the same for the syslog or GELF listeners over the in-memory log store.
 //! - `graphite_tcp`: plaintext over TCP: batching, split lines, bad and over-long lines.
 //! - `graphite_udp`: plaintext over UDP: datagrams parsed on their own, oversized ones.
 //! - `pickle`: pickle frames, refused and truncated pickles, oversized frames.
@@ -16,5 +17,6 @@ mod gelf;
 mod graphite_tcp;
 mod graphite_udp;
 mod harness;
+mod log_harness;
 mod pickle;
 mod syslog;

@@ -1,168 +1,21 @@
 //! Syslog over UDP and TCP into the in-memory log store: RFC 5424 and 3164 messages, LF and
 //! octet-counting framing, over-long lines, garbage, and the refusal counters.
 
-use std::net::SocketAddr;
-use std::sync::{mpsc, Arc, Mutex};
-
-use lookout_core::selfmon::Registry;
-use lookout_core::testkit::MemLogStore;
-use lookout_core::{
-    Durability, Glob, LogAppender, LogOrder, LogQuery, LogReader, LogRecord, Severity,
-};
-use lookout_ingest::{Config, LogIngest};
+use lookout_core::Severity;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 
 use super::harness::{eventually, wait_closed, DEADLINE};
+use super::log_harness::{Listeners, LogServer};
 
 const INVALID: &str = "lookout_ingest_records_invalid_total";
 const RECEIVED: &str = "lookout_ingest_records_received_total";
 
-/// A `MemLogStore` that announces how many records it holds, so tests wait on that, and can
-/// hold its next `append` until released.
-struct Store {
-    mem: MemLogStore,
-    count: watch::Sender<usize>,
-    gate: Mutex<Option<(oneshot::Sender<()>, mpsc::Receiver<()>)>>,
-}
-
-impl LogAppender for Store {
-    fn append(&self, records: &[LogRecord], durability: Durability) -> lookout_core::Result<()> {
-        assert_eq!(
-            durability,
-            Durability::Buffered,
-            "syslog does not acknowledge"
-        );
-        let gate = self.gate.lock().unwrap().take();
-        if let Some((entered, release)) = gate {
-            let _ = entered.send(());
-            let _ = release.recv();
-        }
-        self.mem.append(records, durability)?;
-        self.count.send_modify(|c| *c += records.len());
-        Ok(())
-    }
-}
-
-impl Store {
-    /// Makes the next `append` wait; returns (signal that it started, its release).
-    fn close_gate(&self) -> (oneshot::Receiver<()>, mpsc::Sender<()>) {
-        let (entered_tx, entered_rx) = oneshot::channel();
-        let (release_tx, release_rx) = mpsc::channel();
-        *self.gate.lock().unwrap() = Some((entered_tx, release_rx));
-        (entered_rx, release_tx)
-    }
-
-    async fn wait(&self, n: usize) {
-        let mut rx = self.count.subscribe();
-        let waited = tokio::time::timeout(DEADLINE, rx.wait_for(|c| *c >= n)).await;
-        assert!(
-            waited.is_ok(),
-            "waited for {n} records, have {}",
-            *self.count.borrow()
-        );
-    }
-
-    /// Every stored record, oldest first.
-    fn all(&self) -> Vec<LogRecord> {
-        let query = LogQuery {
-            component: Glob::new("*").unwrap(),
-            from_ns: i64::MIN,
-            until_ns: i64::MAX,
-            max_severity: None,
-            host: None,
-            contains: None,
-            regex: None,
-            fields: Vec::new(),
-            limit: 1_000_000,
-            order: LogOrder::Asc,
-            cursor: None,
-        };
-        self.mem.query(&query).unwrap().records
-    }
-
-    /// The stored record whose message is `message`.
-    fn find(&self, message: &str) -> LogRecord {
-        let all = self.all();
-        let found = all.iter().find(|r| r.message == message.as_bytes());
-        found
-            .unwrap_or_else(|| panic!("no record {message:?} in {all:?}"))
-            .clone()
-    }
-}
-
-struct Server {
-    store: Arc<Store>,
-    registry: Arc<Registry>,
-    udp: SocketAddr,
-    tcp: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    tasks: JoinSet<()>,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let store = Arc::new(Store {
-            mem: MemLogStore::new(),
-            count: watch::channel(0).0,
-            gate: Mutex::new(None),
-        });
-        let registry = Arc::new(Registry::new());
-        let (shutdown, rx) = watch::channel(false);
-        let ingest = Arc::new(LogIngest::new(
-            store.clone(),
-            registry.clone(),
-            Config::default(),
-            rx,
-        ));
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (udp_addr, tcp_addr) = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
-        let mut tasks = JoinSet::new();
-        let i = ingest.clone();
-        tasks.spawn(async move { i.serve_syslog_udp(udp).await });
-        tasks.spawn(async move { ingest.serve_syslog_tcp(tcp).await });
-        Server {
-            store,
-            registry,
-            udp: udp_addr,
-            tcp: tcp_addr,
-            shutdown,
-            tasks,
-        }
-    }
-
-    fn counter(&self, name: &'static str, labels: &[(&str, &str)]) -> u64 {
-        self.registry.counter(name, "", labels).get()
-    }
-
-    async fn send_udp(&self, messages: &[&[u8]]) {
-        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        for m in messages {
-            client.send_to(m, self.udp).await.unwrap();
-        }
-    }
-
-    async fn stop(mut self) {
-        self.shutdown.send(true).unwrap();
-        let all = async {
-            while let Some(r) = self.tasks.join_next().await {
-                r.unwrap();
-            }
-        };
-        tokio::time::timeout(DEADLINE, all)
-            .await
-            .expect("listeners return after shutdown");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_5424_and_3164_messages_are_stored_with_their_metadata() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     server
-        .send_udp(&[
+        .send_udp::<&[u8]>(&[
             b"<165>1 2023-11-14T22:13:20.5Z web01 webapp.api 8710 ID47 [req@1 id=\"7\"] user logged in",
             b"<11>Nov 14 22:13:20 db02 postgres[4242]: disk almost full\n",
             b"<14>1 - - cron - - - no host given",
@@ -204,7 +57,7 @@ async fn udp_5424_and_3164_messages_are_stored_with_their_metadata() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_lf_framing_takes_many_messages_per_write_and_messages_split_across_writes() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     let mut conn = TcpStream::connect(server.tcp).await.unwrap();
     let mut many = String::new();
     for i in 0..500 {
@@ -239,7 +92,7 @@ async fn tcp_lf_framing_takes_many_messages_per_write_and_messages_split_across_
 async fn one_connections_records_are_stored_in_the_order_sent() {
     // Far more lines than one batch holds, all with one timestamp: batches parse side by side,
     // yet the store must see the lines in the order sent (ties in time sort by arrival).
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     let mut conn = TcpStream::connect(server.tcp).await.unwrap();
     let n = 20_000;
     let mut data = String::new();
@@ -267,7 +120,7 @@ async fn one_connections_records_are_stored_in_the_order_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_octet_counting_frames_are_stored() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     let mut conn = TcpStream::connect(server.tcp).await.unwrap();
     let mut frames = Vec::new();
     for i in 0..100 {
@@ -292,7 +145,7 @@ async fn tcp_octet_counting_frames_are_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_10mb_line_is_cut_and_counted_and_the_next_messages_are_kept() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     let mut conn = TcpStream::connect(server.tcp).await.unwrap();
     let mut big = b"<11>1 - h3 app.big - - - ".to_vec();
     big.resize(10 * 1024 * 1024, b'x');
@@ -340,7 +193,7 @@ fn garbage(len: usize, mut seed: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_garbage_is_refused_and_a_new_connection_is_served() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     // LF framing (first byte not a digit): every garbage line is refused on its own.
     let mut conn = TcpStream::connect(server.tcp).await.unwrap();
     let mut noise = vec![0xff];
@@ -381,9 +234,9 @@ async fn binary_garbage_is_refused_and_a_new_connection_is_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_messages_are_counted_by_reason_and_peer() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     server
-        .send_udp(&[
+        .send_udp::<&[u8]>(&[
             b"<999>1 - h app - - - bad pri",
             b"no pri at all",
             b"<13>1 yesterday h app - - - bad time",
@@ -420,7 +273,7 @@ async fn invalid_messages_are_counted_by_reason_and_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_connections_are_counted_under_the_syslog_listener() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     let conn = TcpStream::connect(server.tcp).await.unwrap();
     let gauge = || {
         server
@@ -440,7 +293,7 @@ async fn tcp_connections_are_counted_under_the_syslog_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_waits_for_the_batch_in_flight_to_be_stored() {
-    let server = Server::start().await;
+    let server = LogServer::start(Listeners::Syslog).await;
     let (entered, release) = server.store.close_gate();
     let mut conn = TcpStream::connect(server.tcp).await.unwrap();
     let mut idle = TcpStream::connect(server.tcp).await.unwrap();
