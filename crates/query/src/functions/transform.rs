@@ -72,6 +72,23 @@ fn map_known(
     list
 }
 
+/// A function of the series alone, applied to every known value: each series is renamed
+/// `name(series)` and tagged `name=tag`, as graphite-web does.
+fn unary(
+    mut a: Args<'_>,
+    name: &'static str,
+    tag: &str,
+    f: impl Fn(f64) -> Option<f64>,
+) -> Result<Vec<Series>> {
+    let list = a.list(0)?;
+    Ok(map_known(
+        list,
+        |s| format!("{name}({})", s.name),
+        Some((name, tag.into())),
+        f,
+    ))
+}
+
 fn scale(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
     let list = a.list(0)?;
     let k = a.f64(1)?;
@@ -122,34 +139,16 @@ fn add(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
     ))
 }
 
-fn absolute(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
-    let list = a.list(0)?;
-    Ok(map_known(
-        list,
-        |s| format!("absolute({})", s.name),
-        Some(("absolute", "1".into())),
-        |v| Some(v.abs()),
-    ))
+fn absolute(_ev: &mut Evaluator<'_>, a: Args<'_>) -> Result<Vec<Series>> {
+    unary(a, "absolute", "1", |v| Some(v.abs()))
 }
 
-fn invert(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
-    let list = a.list(0)?;
-    Ok(map_known(
-        list,
-        |s| format!("invert({})", s.name),
-        Some(("invert", "1".into())),
-        |v| safe_pow(Some(v), -1.0),
-    ))
+fn invert(_ev: &mut Evaluator<'_>, a: Args<'_>) -> Result<Vec<Series>> {
+    unary(a, "invert", "1", |v| safe_pow(Some(v), -1.0))
 }
 
-fn square_root(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
-    let list = a.list(0)?;
-    Ok(map_known(
-        list,
-        |s| format!("squareRoot({})", s.name),
-        Some(("squareRoot", "1".into())),
-        |v| safe_pow(Some(v), 0.5),
-    ))
+fn square_root(_ev: &mut Evaluator<'_>, a: Args<'_>) -> Result<Vec<Series>> {
+    unary(a, "squareRoot", "1", |v| safe_pow(Some(v), 0.5))
 }
 
 fn pow(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
@@ -164,37 +163,19 @@ fn pow(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
     ))
 }
 
-fn exp(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
-    let list = a.list(0)?;
-    Ok(map_known(
-        list,
-        |s| format!("exp({})", s.name),
-        Some(("exp", "e".into())),
-        |v| Some(v.exp()),
-    ))
+fn exp(_ev: &mut Evaluator<'_>, a: Args<'_>) -> Result<Vec<Series>> {
+    unary(a, "exp", "e", |v| Some(v.exp()))
 }
 
-fn sigmoid(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
-    let list = a.list(0)?;
-    Ok(map_known(
-        list,
-        |s| format!("sigmoid({})", s.name),
-        Some(("sigmoid", "sigmoid".into())),
-        |v| Some(1.0 / (1.0 + (-v).exp())),
-    ))
+fn sigmoid(_ev: &mut Evaluator<'_>, a: Args<'_>) -> Result<Vec<Series>> {
+    unary(a, "sigmoid", "sigmoid", |v| Some(1.0 / (1.0 + (-v).exp())))
 }
 
-fn logit(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
-    let list = a.list(0)?;
-    Ok(map_known(
-        list,
-        |s| format!("logit({})", s.name),
-        Some(("logit", "logit".into())),
-        |v| {
-            let q = v / (1.0 - v);
-            (v != 1.0 && q > 0.0).then(|| q.ln())
-        },
-    ))
+fn logit(_ev: &mut Evaluator<'_>, a: Args<'_>) -> Result<Vec<Series>> {
+    unary(a, "logit", "logit", |v| {
+        let q = v / (1.0 - v);
+        (v != 1.0 && q > 0.0).then(|| q.ln())
+    })
 }
 
 fn log(_ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
