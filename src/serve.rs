@@ -436,6 +436,9 @@ fn spawn_timers(
         .maintain(lookout_ingest::now_unix())
     {
         Ok(report) => {
+            for damage in &report.corrupt {
+                error!("log store: damaged block section skipped, the rest is served: {damage}");
+            }
             if report.dropped_by_age > 0 || report.dropped_by_size > 0 {
                 info!(
                     by_age = report.dropped_by_age,

@@ -66,3 +66,7 @@ mod tags;
 /// The web UI's server side: embedded static files and their headers, the events API with
 /// error-burst events from logs, the dashboards API, `component_for`, token and Basic auth.
 mod ui_api;
+
+/// Fault injection (issue #6 §2): kill -9 at random moments of a mixed load (20 rounds), a full
+/// disk (tmpfs), damaged block files, and wall-clock jumps (libfaketime).
+mod faults;

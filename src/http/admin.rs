@@ -80,13 +80,27 @@ pub async fn delete_series(
     Ok(Json(json!({ "deleted": deleted })))
 }
 
+/// `POST /api/v1/admin/flush`: writes the metrics and the log heads into blocks now. A full
+/// disk is 503 (retry later), like a refused write.
 pub async fn flush(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    let store = state.store.clone();
+    let (store, logs) = (state.store.clone(), state.logs.clone());
     let now = lookout_ingest::now_unix();
-    tokio::task::spawn_blocking(move || store.flush(now))
-        .await?
-        .map_err(|e| {
-            ApiError::Internal(anyhow::Error::new(e).context("flushing the metrics store"))
+    tokio::task::spawn_blocking(move || {
+        store.flush(now).map_err(|e| {
+            if e.is_disk_full() {
+                ApiError::from(lookout_core::Error::from(e))
+            } else {
+                ApiError::Internal(anyhow::Error::new(e).context("flushing the metrics store"))
+            }
         })?;
+        logs.flush(now).map_err(|e| {
+            if e.is_disk_full() {
+                ApiError::from(lookout_core::Error::from(e))
+            } else {
+                ApiError::Internal(anyhow::Error::new(e).context("flushing the log store"))
+            }
+        })
+    })
+    .await??;
     Ok(StatusCode::OK)
 }

@@ -127,6 +127,21 @@ pub struct Lookout {
     pub addrs: Addrs,
     /// How many processes have been started on this directory, to name their logs.
     generation: u32,
+    /// How the process is started (a wrapper command, environment), kept for restarts.
+    launch: Launch,
+}
+
+/// How a test wants the server started when the plain `lookout serve` is not enough: inside a
+/// wrapper (a mount namespace holding a small tmpfs) or with extra environment (libfaketime).
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Program and arguments put before the `lookout` binary, e.g. `nsenter … --`.
+    pub wrapper: Vec<String>,
+    /// Environment variables set for the server process.
+    pub env: Vec<(String, String)>,
+    /// Where the test process sees the data directory when the server sees another file system
+    /// there (a tmpfs mounted in a private mount namespace: `/proc/PID/root/...`).
+    pub data_view: Option<PathBuf>,
 }
 
 impl Lookout {
@@ -137,6 +152,12 @@ impl Lookout {
 
     /// A server with the harness defaults plus `extra_args`.
     pub fn start_with(extra_args: &[&str]) -> Lookout {
+        Lookout::start_launched(extra_args, |_| Launch::default())
+    }
+
+    /// A server with the harness defaults plus `extra_args`, started as `launch` says; `launch`
+    /// is called once with the (already created, empty) data directory before the first start.
+    pub fn start_launched(extra_args: &[&str], launch: impl FnOnce(&Path) -> Launch) -> Lookout {
         let dir = tempfile::Builder::new()
             .prefix("lookout-itest-")
             .tempdir()
@@ -159,7 +180,9 @@ impl Lookout {
                 statsd_udp: ([127, 0, 0, 1], 0).into(),
             },
             generation: 0,
+            launch: Launch::default(),
         };
+        l.launch = launch(&l.data_dir());
         l.spawn();
         l
     }
@@ -167,6 +190,15 @@ impl Lookout {
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// The data directory as this test process sees it: [`Lookout::data_dir`] unless the server
+    /// runs with its own view of it ([`Launch::data_view`]).
+    pub fn data_view(&self) -> PathBuf {
+        self.launch
+            .data_view
+            .clone()
+            .unwrap_or_else(|| self.data_dir())
     }
 
     /// A scratch directory private to this test (outside the data directory), removed with it.
@@ -190,7 +222,7 @@ impl Lookout {
         let data = self.data_dir();
         // The server deletes a stale ready.json itself, but only once it runs; deleting it here
         // means the wait below can never read the previous process's addresses.
-        let ready = data.join("ready.json");
+        let ready = self.data_view().join("ready.json");
         match std::fs::remove_file(&ready) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -198,8 +230,16 @@ impl Lookout {
         }
         self.generation += 1;
         let log = File::create(self.log_path()).expect("creating the server log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));
-        cmd.arg("serve")
+        let mut cmd = match self.launch.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_lookout"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_lookout")),
+        };
+        cmd.envs(self.launch.env.iter().map(|(k, v)| (k, v)))
+            .arg("serve")
             .arg("--data-dir")
             .arg(&data)
             .args(["--http", "127.0.0.1:0"])

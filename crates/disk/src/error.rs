@@ -79,6 +79,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this is the file system running out of space (or quota): the one write failure
+    /// that is expected to pass by itself once space frees, so engines report it as "try
+    /// later" rather than as a broken store. A WAL poisoned by a failed fsync is not: its
+    /// pages may be lost, so it stays failed until a restart replays the log.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => io_is_disk_full(source),
+            _ => false,
+        }
+    }
+
     /// Wraps an engine's own error so a `Wal::replay` callback can return it.
     pub fn callback<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
         Error::Callback(Box::new(e))
@@ -100,5 +111,38 @@ impl Error {
     }
 }
 
+/// Whether an I/O error means "no space left" (ENOSPC) or "quota exceeded" (EDQUOT); the
+/// engines use it for their own I/O errors too.
+pub fn io_is_disk_full(e: &std::io::Error) -> bool {
+    /// Linux's EDQUOT: `ErrorKind::QuotaExceeded` is newer than the crate's minimum Rust.
+    const EDQUOT: i32 = 122;
+    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(EDQUOT)
+}
+
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_full_is_told_from_other_io_errors() {
+        let io = |code| Error::Io {
+            path: PathBuf::from("/x"),
+            source: std::io::Error::from_raw_os_error(code),
+        };
+        // ENOSPC and EDQUOT on Linux.
+        assert!(io(28).is_disk_full());
+        assert!(io(122).is_disk_full());
+        assert!(
+            !io(5).is_disk_full(),
+            "EIO is a broken disk, not a full one"
+        );
+        let poisoned = Error::SyncFailed {
+            path: PathBuf::from("/x"),
+            reason: "No space left on device".into(),
+        };
+        assert!(!poisoned.is_disk_full(), "a poisoned WAL needs a restart");
+    }
+}

@@ -8,7 +8,7 @@
 //! It is synchronous; async callers run it on blocking threads.
 //!
 //! Layout:
-//! - `error`: the crate's `Error` and `Result`.
+//! - `error`: the crate's `Error` and `Result`, and `io_is_disk_full` (ENOSPC, EDQUOT).
 //! - `wal`: the write-ahead log (append, group commit, rotation, replay, truncation);
 //!   `wal/segment.rs` holds one segment's header, record framing and damage classification,
 //!   `wal/recovery.rs` the scan and repair done at open.
@@ -16,6 +16,8 @@
 //! - `footer`: the 24-byte footer (CRC, version, length, magic) and its checks.
 //! - `lock`: `lock_dir`, one process per data directory.
 //! - `filenames`: every file name this crate creates.
+//! - `fuzz` (hidden): a WAL segment of fuzzed bytes, opened and replayed, for `fuzz/`
+//!   (`docs/fuzzing.md`).
 //! - `failpoint`: named failure hooks, armed only with the `failpoints` feature.
 //!
 //! File formats are specified in `docs/format/wal.md` and `docs/format/footer.md`.
@@ -26,11 +28,13 @@ mod error;
 pub mod failpoint;
 pub mod filenames;
 mod footer;
+#[doc(hidden)]
+pub mod fuzz;
 mod lock;
 mod wal;
 
 pub use atomic::{fsync_dir, remove_temp_files, write_atomic};
-pub use error::{Error, Result};
+pub use error::{io_is_disk_full, Error, Result};
 /// Alias of [`failpoint`], so `failpoints::arm(..)` reads as in the crate's feature name.
 pub use failpoint as failpoints;
 pub use failpoint::fail_point;

@@ -15,7 +15,7 @@
 //! The file format is specified in `docs/format/wal.md`.
 
 mod recovery;
-mod segment;
+pub(crate) mod segment;
 
 use std::fs::{self, File};
 use std::io::{IoSlice, Seek, SeekFrom, Write};

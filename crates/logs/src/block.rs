@@ -24,6 +24,12 @@ pub(crate) const BLOCK_VERSION: u32 = 1;
 const COLUMNS: usize = 6;
 /// Bytes after the index: its length and its CRC32, both u32 LE.
 const INDEX_TRAILER: usize = 8;
+
+/// Most bytes one byte of a zstd frame can decompress to: an RLE block is a 3-byte header
+/// and 1 byte standing for up to 128 KiB, 32768 times its size; nothing in the format
+/// expands more.
+const MAX_ZSTD_EXPANSION: usize = 32 * 1024;
+
 /// Most records in one section. A component's records of a partition are cut into
 /// consecutive sections of at most this many, each with its own time bounds, so that a query
 /// for a few minutes of a busy component decompresses a few thousand records instead of the
@@ -296,7 +302,7 @@ fn read_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<()> 
         .map_err(|e| Error::io(path, e))
 }
 
-fn decode_section(buf: &[u8], count: u64, need: Need) -> Option<Rows> {
+pub(crate) fn decode_section(buf: &[u8], count: u64, need: Need) -> Option<Rows> {
     let mut r = Reader::new(buf);
     let n = r.uvarint()?;
     if n != count {
@@ -314,6 +320,12 @@ fn decode_section(buf: &[u8], count: u64, need: Need) -> Option<Rows> {
     let mut cols: Vec<Vec<u8>> = Vec::with_capacity(COLUMNS);
     for (i, (raw, packed)) in sizes.iter().enumerate() {
         let end = start.checked_add(*packed)?;
+        // The bulk decompressor allocates `raw` bytes up front, so a damaged size must not
+        // reach it (found by fuzzing, docs/fuzzing.md): no zstd frame expands more than
+        // MAX_ZSTD_EXPANSION times.
+        if *raw > packed.saturating_mul(MAX_ZSTD_EXPANSION) {
+            return None;
+        }
         let wanted = matches!(need, Need::Records) || i == 0 || i == 3;
         cols.push(if wanted {
             zstd::bulk::decompress(buf.get(start..end)?, *raw).ok()?

@@ -67,10 +67,28 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the file system is out of space: the write was refused and nothing of it
+    /// stored, so the caller may retry once space frees (see `lookout_disk::io_is_disk_full`).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Disk(e) => e.is_disk_full(),
+            Error::Io { source, .. } => lookout_disk::io_is_disk_full(source),
+            _ => false,
+        }
+    }
+}
+
 impl From<Error> for lookout_core::Error {
-    /// Bad caller input keeps its meaning (`InvalidQuery`, a 400), everything else is a backend
-    /// failure the HTTP layer maps to 500.
+    /// Bad caller input keeps its meaning (`InvalidQuery`, a 400), a full disk and a closed
+    /// store are `Unavailable` (503: retry later), everything else is a backend failure the
+    /// HTTP layer maps to 500.
     fn from(e: Error) -> lookout_core::Error {
+        if e.is_disk_full() {
+            return lookout_core::Error::Unavailable(format!(
+                "disk full, logs not stored: {e}; writes resume by themselves once space is freed"
+            ));
+        }
         match e {
             Error::InvalidCursor(c) => {
                 lookout_core::Error::InvalidQuery(format!("not a cursor from this store: {c:.64?}"))

@@ -37,8 +37,11 @@
 //! that pair, so appends never shift a page. Same cursor format as `MemLogStore`.
 //!
 //! **Damage.** A block whose footer or index is damaged is moved to `quarantine/` at open and
-//! counted; a section whose CRC fails is skipped at read and counted in
-//! `lookout_logs_sections_corrupt_total`, and the rest is served. A torn WAL tail is cut off.
+//! counted; a section whose CRC fails is skipped at read, counted in
+//! `lookout_logs_sections_corrupt_total` and named (once per file) in the next `maintain`
+//! report, and the rest is served. A torn WAL tail is cut off. A full disk refuses appends
+//! (`Error::is_disk_full`, `Unavailable` through the trait) and leaves the head in memory for
+//! the next flush; failed writes are counted in `lookout_logs_write_errors_total{reason}`.
 //!
 //! **Retention.** `maintain` drops whole blocks older than `retention_secs`, then the oldest
 //! blocks until the total is under `max_bytes`. A query holding a dropped block keeps reading
@@ -59,6 +62,7 @@
 //! - `config`: `Config` and its defaults.
 //! - `filenames`: every file and directory name.
 //! - `error`: `Error` and `Result`.
+//! - `fuzz` (hidden): entries to the private decoders for `fuzz/` (`docs/fuzzing.md`).
 #![warn(missing_docs)]
 
 mod batch;
@@ -67,6 +71,8 @@ mod codec;
 mod config;
 mod error;
 pub mod filenames;
+#[doc(hidden)]
+pub mod fuzz;
 mod head;
 mod rows;
 mod scan;

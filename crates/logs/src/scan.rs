@@ -162,8 +162,8 @@ impl LogStore {
             }
             let rows = match block.read_section(section, Need::Records) {
                 Ok(rows) => rows,
-                Err(Error::Corrupt { .. }) => {
-                    self.metrics.sections_corrupt.inc();
+                Err(e @ Error::Corrupt { .. }) => {
+                    self.note_corrupt_section(&e);
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -261,7 +261,7 @@ impl LogStore {
                             add(rows.ts[i], rows.severity[i], 1);
                         }
                     }
-                    Err(Error::Corrupt { .. }) => self.metrics.sections_corrupt.inc(),
+                    Err(e @ Error::Corrupt { .. }) => self.note_corrupt_section(&e),
                     Err(e) => return Err(e),
                 }
             }

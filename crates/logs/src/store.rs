@@ -49,7 +49,19 @@ pub struct LogStore {
     pub(crate) metrics: Metrics,
     closed: AtomicBool,
     report: OpenReport,
+    /// Block files in which reads found damaged sections: the ones reported already, and the
+    /// messages the next `maintain` hands out.
+    damage: Mutex<Damage>,
 }
+
+#[derive(Default)]
+struct Damage {
+    reported: std::collections::HashSet<PathBuf>,
+    pending: Vec<String>,
+}
+
+/// Damage messages held for the next `maintain` at most: a disk gone bad must not grow memory.
+const MAX_DAMAGE_MESSAGES: usize = 64;
 
 pub(crate) struct State {
     pub(crate) head: Head,
@@ -73,11 +85,23 @@ pub(crate) struct Metrics {
     dropped_size: Counter,
     flushes: Counter,
     block_bytes: Gauge,
+    /// Appends, syncs and flushes that failed on a full disk (retried once space frees)...
+    write_errors_disk_full: Counter,
+    /// ...and on any other I/O error.
+    write_errors_io: Counter,
 }
 
 impl Metrics {
     fn new(r: &Registry) -> Metrics {
         let dropped = "Blocks deleted by retention.";
+        let write_errors = |reason| {
+            r.counter(
+                "lookout_logs_write_errors_total",
+                "Failed appends, syncs and flushes of the log store, by reason (disk_full: \
+                 retried once space frees; io: see the server log).",
+                &[("reason", reason)],
+            )
+        };
         Metrics {
             appended: r.counter(
                 "lookout_logs_records_appended_total",
@@ -110,6 +134,18 @@ impl Metrics {
                 &[],
             ),
             block_bytes: r.gauge("lookout_logs_block_bytes", "Bytes of block files.", &[]),
+            write_errors_disk_full: write_errors("disk_full"),
+            write_errors_io: write_errors("io"),
+        }
+    }
+
+    /// Counts `e` in `lookout_logs_write_errors_total` if it is a failed write (not a refused
+    /// record or query).
+    fn count_write_error(&self, e: &Error) {
+        if e.is_disk_full() {
+            self.write_errors_disk_full.inc();
+        } else if matches!(e, Error::Io { .. } | Error::Disk(_)) {
+            self.write_errors_io.inc();
         }
     }
 }
@@ -130,10 +166,14 @@ pub struct OpenReport {
 }
 
 /// What one `maintain` did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MaintainReport {
     /// Whether the head was flushed.
     pub flushed: bool,
+    /// Damaged sections that reads skipped since the last `maintain`, one message per block
+    /// file naming it (each file is reported once per process; every skip is counted in
+    /// `lookout_logs_sections_corrupt_total`), for the caller to log.
+    pub corrupt: Vec<String>,
     /// Blocks dropped for being older than the retention.
     pub dropped_by_age: u64,
     /// Blocks dropped to get under `max_bytes`.
@@ -255,6 +295,7 @@ impl LogStore {
             metrics,
             closed: AtomicBool::new(false),
             report,
+            damage: Mutex::new(Damage::default()),
         })
     }
 
@@ -274,12 +315,36 @@ impl LogStore {
     /// Fsyncs buffered appends (group commit). The server calls it every second; that is
     /// the loss window of `Durability::Buffered` on power failure.
     pub fn sync(&self) -> Result<()> {
-        Ok(self.wal.sync_all()?)
+        self.counted(self.wal.sync_all().map_err(Error::from))
+    }
+
+    /// Counts a section a read skipped as damaged, and keeps the first message about each
+    /// block file for the next `maintain` report.
+    pub(crate) fn note_corrupt_section(&self, e: &Error) {
+        self.metrics.sections_corrupt.inc();
+        if let Error::Corrupt { path, .. } = e {
+            let mut d = lock(&self.damage);
+            if d.pending.len() < MAX_DAMAGE_MESSAGES && d.reported.insert(path.clone()) {
+                d.pending.push(e.to_string());
+            }
+        }
+    }
+
+    /// Counts a failed write in `lookout_logs_write_errors_total` and passes the result on.
+    fn counted<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            self.metrics.count_write_error(e);
+        }
+        result
     }
 
     /// Appends a batch: WAL first (one record per batch), then the head, then live tails.
     /// Returns after the WAL write (`Buffered`) or after its group-commit fsync (`Synced`).
     pub fn append_records(&self, records: &[LogRecord], durability: Durability) -> Result<()> {
+        self.counted(self.append_batch(records, durability))
+    }
+
+    fn append_batch(&self, records: &[LogRecord], durability: Durability) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
@@ -359,7 +424,7 @@ impl LogStore {
         if self.read_state().head.bytes < self.config.flush_max_bytes {
             return Ok(false);
         }
-        self.flush_locked(&mut fl)?;
+        self.counted(self.flush_locked(&mut fl))?;
         Ok(true)
     }
 
@@ -370,7 +435,7 @@ impl LogStore {
         // Flushing depends on the head alone; `now` keeps the engines' signatures alike.
         let _ = now;
         let mut fl = lock(&self.flushing);
-        self.flush_locked(&mut fl)
+        self.counted(self.flush_locked(&mut fl))
     }
 
     fn flush_locked(&self, fl: &mut FlushState) -> Result<()> {
@@ -449,13 +514,25 @@ impl LogStore {
     /// Periodic work: flushes the head when it is `flush_interval_secs` old (by successive
     /// `now`s) or over `flush_max_bytes`, then applies retention by age and size.
     pub fn maintain(&self, now: i64) -> Result<MaintainReport> {
+        self.counted(self.maintain_steps(now))
+    }
+
+    fn maintain_steps(&self, now: i64) -> Result<MaintainReport> {
         let mut fl = lock(&self.flushing);
-        let mut report = MaintainReport::default();
+        let mut report = MaintainReport {
+            corrupt: std::mem::take(&mut lock(&self.damage).pending),
+            ..MaintainReport::default()
+        };
         let (empty, bytes) = {
             let st = self.read_state();
             (st.head.is_empty(), st.head.bytes)
         };
         if !empty {
+            // A wall clock stepped back (NTP, a VM resumed) would otherwise hold the head
+            // until the clock caught up again; restarting the interval bounds the delay.
+            if fl.head_since.is_some_and(|since| since > now) {
+                fl.head_since = Some(now);
+            }
             let since = *fl.head_since.get_or_insert(now);
             if now - since >= self.config.flush_interval_secs
                 || bytes >= self.config.flush_max_bytes

@@ -735,3 +735,63 @@ fn head_memory_counts_every_record_it_holds() {
         st.head_bytes
     );
 }
+
+#[test]
+fn a_wall_clock_stepped_back_does_not_hold_the_head_until_it_catches_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        flush_interval_secs: 60,
+        ..Config::default()
+    };
+    let s = open(dir.path(), config);
+    s.append(
+        &[rec("a", T0, Severity::Info, "h", "x")],
+        Durability::Buffered,
+    )
+    .expect("append");
+    // The interval starts a day ahead (the clock had jumped forward), then the clock is
+    // stepped back to the truth.
+    assert!(!s.maintain(NOW + 86_400).expect("maintain").flushed);
+    assert!(!s.maintain(NOW).expect("maintain").flushed);
+    assert!(
+        s.maintain(NOW + 60).expect("maintain").flushed,
+        "one flush interval after the step back, the head is flushed"
+    );
+    assert_eq!(s.stats().blocks, 1);
+}
+
+#[test]
+fn a_damaged_section_is_reported_once_by_file_name_at_the_next_maintain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path(), Config::default());
+    s.append(&batch(200, T0), Durability::Synced)
+        .expect("append");
+    s.flush(NOW).expect("flush");
+    drop(s);
+    let blocks_dir = dir.path().join(filenames::BLOCKS_DIR);
+    let block = fs::read_dir(&blocks_dir)
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == filenames::BLOCK_EXT))
+        .expect("a block");
+    // Sections come first in the file; a flipped byte in the first one fails its CRC but
+    // leaves the footer and index intact.
+    let mut bytes = fs::read(&block).expect("read");
+    bytes[10] ^= 0xff;
+    fs::write(&block, bytes).expect("write");
+    let s = open(dir.path(), Config::default());
+    let _ = s.query(&query("*", 0, T0 + 86_400 * SEC));
+    let _ = s.query(&query("*", 0, T0 + 86_400 * SEC));
+    let report = s.maintain(NOW).expect("maintain");
+    let name = block
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(report.corrupt.len(), 1, "{:?}", report.corrupt);
+    assert!(report.corrupt[0].contains(&name), "{:?}", report.corrupt);
+    assert!(
+        s.maintain(NOW).expect("maintain").corrupt.is_empty(),
+        "reported once"
+    );
+}

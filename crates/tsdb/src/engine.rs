@@ -158,8 +158,13 @@ impl Tsdb {
     /// fsyncs the WAL: every point appended so far survives a machine crash once this returns.
     /// The server calls it every `wal.sync_interval`.
     pub fn sync(&self) -> Result<()> {
-        self.wal.sync_all()?;
-        Ok(())
+        self.wal.sync_all().map_err(|e| self.write_failed(e.into()))
+    }
+
+    /// Counts a failed write in `lookout_tsdb_write_errors_total` and passes it on.
+    pub(crate) fn write_failed(&self, e: Error) -> Error {
+        self.metrics.count_write_error(&e);
+        e
     }
 
     /// Flushes the head into blocks, syncs, and releases the directory. Clean shutdown.
@@ -432,7 +437,9 @@ impl MetricAppender for Tsdb {
     /// the last `maintain`), or too far in the future are dropped and counted in
     /// `lookout_tsdb_points_dropped_total{reason}`; the rest of the batch is stored.
     fn append(&self, points: &[Point], durability: Durability) -> lookout_core::Result<()> {
-        Ok(self.append_points(points, durability)?)
+        Ok(self
+            .append_points(points, durability)
+            .map_err(|e| self.write_failed(e))?)
     }
 
     /// Deletes matching series; the deletion is in the WAL and fsynced before this returns, so

@@ -77,11 +77,71 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the file system is out of space: the write was refused and nothing of it
+    /// stored, so the caller may retry once space frees (see `lookout_disk::io_is_disk_full`).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Disk(e) => e.is_disk_full(),
+            Error::Io { source, .. } => lookout_disk::io_is_disk_full(source),
+            _ => false,
+        }
+    }
+
+    /// The `reason` label of `lookout_tsdb_write_errors_total` for a failed write, or `None`
+    /// when the error is not a failed write (bad configuration, the series limit).
+    pub(crate) fn write_error_reason(&self) -> Option<&'static str> {
+        match self {
+            _ if self.is_disk_full() => Some("disk_full"),
+            Error::Disk(_) | Error::Io { .. } => Some("io"),
+            _ => None,
+        }
+    }
+}
+
 impl From<Error> for lookout_core::Error {
+    /// A full disk is `Unavailable` (HTTP 503: retry later); every other failure is the
+    /// backend's.
     fn from(e: Error) -> Self {
+        if e.is_disk_full() {
+            return lookout_core::Error::Unavailable(format!(
+                "disk full, metrics not stored: {e}; writes resume by themselves once space is freed"
+            ));
+        }
         lookout_core::Error::backend(e)
     }
 }
 
 /// Result alias of the metrics engine.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_unavailable_and_other_io_errors_are_backend_failures() {
+        let io = |code| Error::io("/d/wal", std::io::Error::from_raw_os_error(code));
+        // ENOSPC, directly and through the WAL's own error.
+        for full in [
+            io(28),
+            Error::Disk(lookout_disk::Error::Io {
+                path: "/d/wal/1".into(),
+                source: std::io::Error::from_raw_os_error(28),
+            }),
+        ] {
+            assert_eq!(full.write_error_reason(), Some("disk_full"));
+            match lookout_core::Error::from(full) {
+                lookout_core::Error::Unavailable(m) => assert!(m.contains("disk full"), "{m}"),
+                other => panic!("want Unavailable, got {other:?}"),
+            }
+        }
+        let eio = io(5);
+        assert_eq!(eio.write_error_reason(), Some("io"));
+        assert!(matches!(
+            lookout_core::Error::from(eio),
+            lookout_core::Error::Backend(_)
+        ));
+        assert_eq!(Error::TooManySeries(1).write_error_reason(), None);
+    }
+}

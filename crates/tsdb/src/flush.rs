@@ -39,6 +39,7 @@ impl Tsdb {
         self.advance_clock(now);
         let mut report = MaintainReport::default();
         self.flush_locked(&mut m, &mut report)
+            .map_err(|e| self.write_failed(e))
     }
 
     /// Whether `maintain` should flush now: the head is big, or old enough and not empty.

@@ -71,6 +71,12 @@
 //! A torn WAL tail is cut off by `lookout-disk` and reported. The engine does not log: the
 //! reports say what happened.
 //!
+//! **Full disk.** A WAL record the file system refuses for space (`Error::is_disk_full`) is
+//! cut off again and none of its points stored; the append reaches callers of the traits as
+//! `lookout_core::Error::Unavailable` (retry later: a retried point is harmless); a flush that fails keeps its frozen head for the next `maintain`, so writes resume
+//! by themselves once space frees. Failed writes are counted in
+//! `lookout_tsdb_write_errors_total{reason="disk_full"|"io"}`.
+//!
 //! The engine reads no clock (`now` is passed to `open`, `maintain`, `flush`, `close` and
 //! `fetch`; appends are judged against the last one) and starts no thread. File formats:
 //! `docs/format/tsdb-block.md`, `tsdb-index.md`, `tsdb-wal.md`.
@@ -100,6 +106,7 @@
 //! - `filenames`: every file and directory name.
 //! - `varint`: LEB128 and zigzag.
 //! - `error`: `Error`, `Result`.
+//! - `fuzz` (hidden): slice entries to the private decoders for `fuzz/` (`docs/fuzzing.md`).
 #![warn(missing_docs)]
 
 mod block;
@@ -112,6 +119,8 @@ mod ensure;
 mod error;
 mod filenames;
 mod flush;
+#[doc(hidden)]
+pub mod fuzz;
 mod head;
 mod maintain;
 mod metrics;

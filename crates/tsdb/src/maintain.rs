@@ -23,6 +23,10 @@ impl Tsdb {
     /// to judge retention of appended points). Returns what was done, including damage found
     /// by reads since the last call, for the caller to log.
     pub fn maintain(&self, now: i64) -> Result<MaintainReport> {
+        self.maintain_steps(now).map_err(|e| self.write_failed(e))
+    }
+
+    fn maintain_steps(&self, now: i64) -> Result<MaintainReport> {
         let mut m = lock(&self.maint);
         self.advance_clock(now);
         let mut report = MaintainReport::default();

@@ -24,9 +24,22 @@ pub struct Metrics {
     pub wal_bytes: Gauge,
     /// Duration of each WAL group commit's fsyncs.
     pub wal_fsync: Histogram,
+    /// Appends and background writes (flush, rollup, compaction) that failed on a full disk.
+    pub write_errors_disk_full: Counter,
+    /// ...and on any other I/O error.
+    pub write_errors_io: Counter,
 }
 
 impl Metrics {
+    /// Counts `e` in `lookout_tsdb_write_errors_total` if it is a failed write.
+    pub(crate) fn count_write_error(&self, e: &crate::Error) {
+        match e.write_error_reason() {
+            Some("disk_full") => self.write_errors_disk_full.inc(),
+            Some(_) => self.write_errors_io.inc(),
+            None => {}
+        }
+    }
+
     /// Registers the metrics on `r`.
     pub fn new(r: &Registry) -> Metrics {
         let dropped = |reason| {
@@ -36,7 +49,17 @@ impl Metrics {
                 &[("reason", reason)],
             )
         };
+        let write_errors = |reason| {
+            r.counter(
+                "lookout_tsdb_write_errors_total",
+                "Failed appends and background writes of the metrics engine, by reason \
+                 (disk_full: retried once space frees; io: see the server log).",
+                &[("reason", reason)],
+            )
+        };
         Metrics {
+            write_errors_disk_full: write_errors("disk_full"),
+            write_errors_io: write_errors("io"),
             points_appended: r.counter(
                 "lookout_tsdb_points_appended_total",
                 "Points stored by the metrics engine.",

@@ -283,6 +283,15 @@ impl Schema {
         if n == 0 || self.partition_secs.len() != n || !(0.0..=1.0).contains(&self.xff) {
             return None;
         }
+        // `validate` divides by steps: a damaged record's zero or negative step must be refused
+        // first (found by fuzzing, docs/fuzzing.md).
+        if self
+            .retentions
+            .iter()
+            .any(|r| r.step_secs <= 0 || r.points <= 0)
+        {
+            return None;
+        }
         let mut r = self.retentions.clone();
         validate(&mut r).ok()?;
         (r == self.retentions).then_some(())?;
