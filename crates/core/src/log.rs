@@ -190,6 +190,43 @@ pub struct ComponentNode {
     pub has_children: bool,
 }
 
+impl ComponentNode {
+    /// The nodes at `pattern`'s depth that it matches, from record counts per component
+    /// (a component may come more than once), sorted by path: each node counts the records
+    /// stored exactly under it and those below it. Every log store answers `components` so.
+    pub fn tree<'a>(
+        pattern: &Glob,
+        counts: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> Vec<ComponentNode> {
+        let depth = pattern.nodes().len();
+        let mut nodes: std::collections::BTreeMap<String, ComponentNode> =
+            std::collections::BTreeMap::new();
+        for (component, n) in counts {
+            let parts: Vec<&str> = component.split('.').collect();
+            if parts.len() < depth || n == 0 {
+                continue;
+            }
+            let path = parts[..depth].join(".");
+            if !pattern.matches(&path) {
+                continue;
+            }
+            let node = nodes.entry(path.clone()).or_insert(ComponentNode {
+                path,
+                count: 0,
+                descendants: 0,
+                has_children: false,
+            });
+            if parts.len() == depth {
+                node.count += n;
+            } else {
+                node.descendants += n;
+                node.has_children = true;
+            }
+        }
+        nodes.into_values().collect()
+    }
+}
+
 /// Counts of one time bucket by severity, for volume charts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistogramBucket {

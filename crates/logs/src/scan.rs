@@ -291,31 +291,7 @@ impl LogStore {
                 *counts.entry(s.component.clone()).or_default() += s.count;
             }
         }
-        let depth = pattern.nodes().len();
-        let mut nodes: BTreeMap<String, ComponentNode> = BTreeMap::new();
-        for (c, n) in counts {
-            let parts: Vec<&str> = c.split('.').collect();
-            if parts.len() < depth || n == 0 {
-                continue;
-            }
-            let path = parts[..depth].join(".");
-            if !pattern.matches(&path) {
-                continue;
-            }
-            let node = nodes.entry(path.clone()).or_insert(ComponentNode {
-                path,
-                count: 0,
-                descendants: 0,
-                has_children: false,
-            });
-            if parts.len() == depth {
-                node.count += n;
-            } else {
-                node.descendants += n;
-                node.has_children = true;
-            }
-        }
-        nodes.into_values().collect()
+        ComponentNode::tree(pattern, counts.iter().map(|(c, n)| (c.as_str(), *n)))
     }
 }
 

@@ -159,32 +159,12 @@ impl LogReader for MemLogStore {
     }
 
     fn components(&self, pattern: &Glob) -> Result<Vec<ComponentNode>> {
-        let depth = pattern.nodes().len();
         let store = read(&self.records);
-        let mut nodes: BTreeMap<String, ComponentNode> = BTreeMap::new();
-        for e in &store.entries {
-            let parts: Vec<&str> = e.record.component.split('.').collect();
-            if parts.len() < depth {
-                continue;
-            }
-            let path = parts[..depth].join(".");
-            if !pattern.matches(&path) {
-                continue;
-            }
-            let node = nodes.entry(path.clone()).or_insert(ComponentNode {
-                path,
-                count: 0,
-                descendants: 0,
-                has_children: false,
-            });
-            if parts.len() == depth {
-                node.count += 1;
-            } else {
-                node.descendants += 1;
-                node.has_children = true;
-            }
-        }
-        Ok(nodes.into_values().collect())
+        let counts = store
+            .entries
+            .iter()
+            .map(|e| (e.record.component.as_str(), 1));
+        Ok(ComponentNode::tree(pattern, counts))
     }
 
     /// Bucket `k` covers `[from_ns + k·step, from_ns + (k+1)·step)` and reports its start in
