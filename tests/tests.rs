@@ -67,6 +67,9 @@ mod tags;
 /// error-burst events from logs, the dashboards API, `component_for`, token and Basic auth.
 mod ui_api;
 
+/// `events(*tags)` in `/render`: posted events and error bursts counted per second.
+mod render_events;
+
 /// Fault injection (issue #6 §2): kill -9 at random moments of a mixed load (20 rounds), a full
 /// disk (tmpfs), damaged block files, and wall-clock jumps (libfaketime).
 mod faults;

@@ -7,11 +7,15 @@
 //! the component), so error spikes show as annotations with no plugin. The rule, per log
 //! component and counting only records stored under exactly that component: the range is cut
 //! in buckets of `max((until - from) / 200, 60)` seconds; a bucket is a burst when its
-//! emerg+alert+crit+err count is at least [`BURST_MIN_ERRORS`] and at least
-//! [`BURST_FACTOR`] times the median error count of the component's buckets that hold any log
-//! record (its usual error level while it is active).
+//! emerg+alert+crit+err count is at least [`BURST_MIN_ERRORS`], at least [`BURST_FACTOR`]
+//! times the component's usual level, and above that level by [`BURST_NOISE_SIGMAS`] standard
+//! deviations of Poisson noise. The usual level is the median error count of the component's
+//! *other* buckets that hold any log record (its error level while it is active; quiet buckets
+//! do not lower it), and 0 while it has fewer than [`BURST_MIN_HISTORY`] such buckets, so a
+//! first-ever burst is found and a steady rate, however noisy, is not a burst.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -23,7 +27,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
-use crate::events::{normalize_tags, tags_match, NewEvent, TagMatch};
+use crate::events::{normalize_tags, tags_match, EventStore, NewEvent, TagMatch};
 
 /// Largest event body: an annotation is a title, a few tags and a short text.
 const MAX_EVENT_BODY: usize = 64 << 10;
@@ -32,6 +36,13 @@ const MAX_EVENT_BODY: usize = 64 << 10;
 pub const BURST_MIN_ERRORS: u64 = 10;
 /// How far above its usual level a bucket must be to be a burst.
 pub const BURST_FACTOR: u64 = 3;
+/// Other active buckets a component needs before it has a usual error level; with fewer, the
+/// bursts themselves would be that level (a component that logs nothing but two bursts).
+const BURST_MIN_HISTORY: usize = 2;
+/// How many standard deviations (Poisson: the square root of the usual count) above its usual
+/// level a bucket must also be: a steady rate of 3 errors a bucket reaches 10 in about one
+/// bucket of 1,000, so over 200 buckets the factor alone would flag one range in five.
+const BURST_NOISE_SIGMAS: f64 = 5.0;
 /// Buckets per range: as fine as a graph's pixels are wide, not finer.
 const BURST_BUCKETS: i64 = 200;
 /// Smallest bucket: log volume per minute is the usual resolution of an error rate.
@@ -136,22 +147,9 @@ pub async fn get_data(
         None => None,
     };
     let (events, logs) = (state.events.clone(), state.logs.clone());
-    let list = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
-        let mut out: Vec<(i64, Value)> = events
-            .query(from, until, &tags, how)
-            .into_iter()
-            .map(|e| (e.when, json!(e)))
-            .collect();
-        let wants_bursts = tags.is_empty() || tags.iter().any(|t| t == "logs" || t == "errors");
-        if wants_bursts && until > from {
-            for b in error_bursts(logs.as_ref(), from, until)? {
-                if tags_match(&b.tags, &tags, how) {
-                    out.push((b.when, b.json()));
-                }
-            }
-        }
-        out.sort_by_key(|(when, _)| *when);
-        Ok(out.into_iter().map(|(_, v)| v).collect())
+    let list = tokio::task::spawn_blocking(move || {
+        list_events(&events, logs.as_ref(), from, until, &tags, how)
+            .map(|l| l.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
     })
     .await??;
     let text = Value::Array(list).to_string();
@@ -163,6 +161,63 @@ pub async fn get_data(
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     Ok(resp)
+}
+
+/// The stored events and the error bursts in `[from, until]` whose tags match, oldest first,
+/// as `(when, event JSON)`: what `get_data` answers and what `events()` in `/render` counts.
+/// Bursts are computed only when no tags, or `logs` or `errors`, are asked for.
+fn list_events(
+    events: &EventStore,
+    logs: &dyn LogReader,
+    from: i64,
+    until: i64,
+    tags: &[String],
+    how: TagMatch,
+) -> Result<Vec<(i64, Value)>, ApiError> {
+    let mut out: Vec<(i64, Value)> = events
+        .query(from, until, tags, how)
+        .into_iter()
+        .map(|e| (e.when, json!(e)))
+        .collect();
+    let wants_bursts = tags.is_empty() || tags.iter().any(|t| t == "logs" || t == "errors");
+    if wants_bursts && until > from {
+        for b in error_bursts(logs, from, until)? {
+            if tags_match(&b.tags, tags, how) {
+                out.push((b.when, b.json()));
+            }
+        }
+    }
+    out.sort_by_key(|(when, _)| *when);
+    Ok(out)
+}
+
+/// The events `events(*tags)` in `/render` counts: the stored events and error bursts that
+/// carry all the tags, exactly as `get_data?tags=…` lists them.
+pub struct RenderEvents {
+    /// The events store.
+    pub events: Arc<EventStore>,
+    /// The log store, for error bursts.
+    pub logs: Arc<dyn LogReader + Send + Sync>,
+}
+
+impl lookout_query::EventSource for RenderEvents {
+    fn event_times(&self, from: i64, until: i64, tags: &[String]) -> Result<Vec<i64>, String> {
+        let tags = normalize_tags(tags.iter().map(String::as_str));
+        list_events(
+            &self.events,
+            self.logs.as_ref(),
+            from,
+            until,
+            &tags,
+            TagMatch::All,
+        )
+        .map(|l| l.into_iter().map(|(when, _)| when).collect())
+        .map_err(|e| match e {
+            ApiError::BadRequest(m) | ApiError::Unavailable(m) => m,
+            ApiError::Internal(e) => format!("{e:#}"),
+            ApiError::Unauthorized => "unauthorized".to_string(),
+        })
+    }
 }
 
 /// A JSONP callback is echoed into a script, so only names are allowed.
@@ -212,24 +267,19 @@ fn find_bursts(component: &str, buckets: &BTreeMap<i64, [u64; 8]>, step: i64) ->
         .filter(|c| c.iter().sum::<u64>() > 0)
         .map(errors)
         .collect();
-    if active.is_empty() {
-        return Vec::new();
-    }
     active.sort_unstable();
-    let mid = active.len() / 2;
-    // The median; for an even count the mean of the middle two, rounded up.
-    let median = if active.len() % 2 == 1 {
-        active[mid]
-    } else {
-        (active[mid - 1] + active[mid]).div_ceil(2)
-    };
     let mut tags = normalize_tags(["logs errors", component]);
     tags.dedup();
     buckets
         .iter()
         .filter(|(_, c)| {
             let n = errors(c);
-            n >= BURST_MIN_ERRORS && n >= BURST_FACTOR.saturating_mul(median)
+            if n < BURST_MIN_ERRORS {
+                return false;
+            }
+            let usual = usual_errors(&active, n);
+            n >= BURST_FACTOR.saturating_mul(usual)
+                && n as f64 >= usual as f64 + BURST_NOISE_SIGMAS * (usual as f64).sqrt()
         })
         .map(|(start, c)| Burst {
             component: component.to_string(),
@@ -239,6 +289,29 @@ fn find_bursts(component: &str, buckets: &BTreeMap<i64, [u64; 8]>, step: i64) ->
             tags: tags.clone(),
         })
         .collect()
+}
+
+/// A component's usual error count per bucket, judged for a bucket of `n` errors: the median
+/// of the errors in its *other* active buckets (`active` is sorted and holds `n`), so a burst
+/// never raises the level it is measured against. With fewer than [`BURST_MIN_HISTORY`] other
+/// active buckets there is no usual level yet, and it is 0: a component's first burst counts.
+/// For an even count the median is the mean of the middle two, rounded up.
+fn usual_errors(active: &[u64], n: u64) -> u64 {
+    let Ok(skip) = active.binary_search(&n) else {
+        return 0;
+    };
+    let others = active.len() - 1;
+    if others < BURST_MIN_HISTORY {
+        return 0;
+    }
+    // The i-th of the other buckets, in order.
+    let at = |i: usize| if i < skip { active[i] } else { active[i + 1] };
+    let mid = others / 2;
+    if others % 2 == 1 {
+        at(mid)
+    } else {
+        (at(mid - 1) + at(mid)).div_ceil(2)
+    }
 }
 
 /// Every error burst in `[from, until)`, over all log components.
@@ -411,6 +484,58 @@ mod tests {
         let quiet = buckets(&[(0, 0, 3), (60, 0, 3), (120, 30, 0)]);
         assert_eq!(find_bursts("q", &quiet, 60).len(), 1);
         assert!(find_bursts("none", &BTreeMap::new(), 60).is_empty());
+    }
+
+    #[test]
+    fn a_first_ever_burst_is_found() {
+        // Nothing else logged in the range: the burst is not its own usual level.
+        let alone = buckets(&[(600, 40, 0)]);
+        assert_eq!(find_bursts("new", &alone, 60).len(), 1);
+        // One quiet error bucket before it is no usual level either.
+        let after_one = buckets(&[(0, 1, 0), (60, 30, 0)]);
+        let got = find_bursts("new", &after_one, 60);
+        assert_eq!(got.iter().map(|b| b.when).collect::<Vec<_>>(), [60]);
+        // Two bursts in a component that logs nothing else are both found.
+        let two = buckets(&[(0, 30, 0), (3000, 40, 0)]);
+        assert_eq!(find_bursts("twice", &two, 60).len(), 2);
+    }
+
+    #[test]
+    fn a_steady_error_rate_is_not_a_burst() {
+        // About 3 errors a bucket with Poisson-like swings up to 10: the old rule (10 errors and
+        // 3 x the median of 3) flagged the 10; it is noise.
+        let noisy: Vec<(i64, u64, u64)> = [3, 4, 3, 2, 3, 4, 3, 2, 3, 10, 3, 4, 1, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| (i as i64 * 60, e, 20))
+            .collect();
+        assert!(find_bursts("noisy", &buckets(&noisy), 60).is_empty());
+        // A real burst on top of that rate still is one.
+        let mut spiked = noisy.clone();
+        spiked[6].1 = 25;
+        let got = find_bursts("noisy", &buckets(&spiked), 60);
+        assert_eq!(got.iter().map(|b| b.when).collect::<Vec<_>>(), [360]);
+        // A job that errs steadily while it runs and is quiet otherwise has no bursts.
+        let job = buckets(&[
+            (0, 20, 0),
+            (60, 21, 0),
+            (120, 19, 0),
+            (180, 20, 0),
+            (3600, 22, 0),
+        ]);
+        assert!(find_bursts("job", &job, 60).is_empty());
+    }
+
+    #[test]
+    fn the_usual_level_leaves_the_judged_bucket_out() {
+        assert_eq!(usual_errors(&[], 10), 0);
+        assert_eq!(usual_errors(&[30], 30), 0);
+        assert_eq!(usual_errors(&[1, 30], 30), 0);
+        assert_eq!(usual_errors(&[1, 2, 30], 30), 2);
+        assert_eq!(usual_errors(&[1, 2, 30], 1), 16);
+        assert_eq!(usual_errors(&[1, 2, 3, 30], 30), 2);
+        assert_eq!(usual_errors(&[1, 2, 3, 30], 2), 3);
+        assert_eq!(usual_errors(&[5, 5, 5, 5], 5), 5);
     }
 
     #[test]

@@ -112,6 +112,11 @@ pub async fn render(
     };
 
     let store = state.store.clone();
+    // `events()` counts the events API's events, error bursts included.
+    let events = super::events::RenderEvents {
+        events: state.events.clone(),
+        logs: state.logs.clone(),
+    };
     let series = tokio::task::spawn_blocking(move || -> Result<Vec<Series>, ApiError> {
         let ctx = RenderContext {
             reader: store.as_ref(),
@@ -121,10 +126,12 @@ pub async fn render(
         };
         let mut out = Vec::new();
         for t in &targets {
-            match xff {
-                Some(x) => out.extend(lookout_query::evaluate_with_xff(&ctx, t, x)?),
-                None => out.extend(lookout_query::evaluate(&ctx, t)?),
-            }
+            out.extend(lookout_query::evaluate_with_events(
+                &ctx,
+                t,
+                xff.unwrap_or(0.0),
+                &events,
+            )?);
         }
         Ok(out)
     })

@@ -173,6 +173,8 @@ test('a dashboard saved, reloaded, is the same', async () => {
   const p = await page();
   await p.goto(`${lk.base}/dashboards`);
   await p.getByRole('button', { name: 'New dashboard' }).click();
+  await p.waitForSelector('.panel-editor', WAIT);
+  await p.getByRole('button', { name: 'Edit JSON' }).click();
   await p.waitForSelector('textarea.json', WAIT);
   const id = decodeURIComponent(new URL(p.url()).pathname.split('/')[2]);
   await p.fill('textarea.json', JSON.stringify(doc, null, 2));
@@ -190,6 +192,62 @@ test('a dashboard saved, reloaded, is the same', async () => {
   await shot(p, 'dashboard');
   await p.goto(`${lk.base}/d/lookout`);
   await p.waitForSelector('.panel h3', WAIT);
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test('panels added through the editor are saved and drawn after a reload', async () => {
+  const p = await page();
+  await p.goto(`${lk.base}/dashboards`);
+  await p.getByRole('button', { name: 'New dashboard' }).click();
+  await p.waitForSelector('.panel-editor', WAIT);
+  const id = decodeURIComponent(new URL(p.url()).pathname.split('/')[2]);
+  await p.fill('input[aria-label="dashboard title"]', 'Editor board');
+  // A graph panel, its target picked from the completion list as in Explore.
+  await p.selectOption('select[aria-label="new panel type"]', 'graph');
+  await p.getByRole('button', { name: 'Add panel' }).click();
+  await p.fill('input[aria-label="panel 1 title"]', 'CPU graph');
+  await p.fill('input[aria-label="panel 1 target 1"]', 'e2e.web01.cpu.us');
+  await p.locator('.completions li.metric', { hasText: 'e2e.web01.cpu.user' }).waitFor(WAIT);
+  await p.keyboard.press('ArrowDown');
+  await p.keyboard.press('Enter');
+  assert.equal(await p.inputValue('input[aria-label="panel 1 target 1"]'), 'e2e.web01.cpu.user');
+  await p.selectOption('select[aria-label="panel 1 unit"]', 'percent');
+  // A stat panel with a threshold, moved beside the graph and made taller.
+  await p.selectOption('select[aria-label="new panel type"]', 'stat');
+  await p.getByRole('button', { name: 'Add panel' }).click();
+  await p.fill('input[aria-label="panel 2 title"]', 'last CPU');
+  await p.fill('input[aria-label="panel 2 target"]', 'e2e.web01.cpu.user');
+  await p.getByRole('button', { name: '+ threshold' }).click();
+  await p.fill('input[aria-label="panel 2 threshold 1 value"]', '40');
+  await p.fill('input[aria-label="panel 2 column"]', '6');
+  await p.fill('input[aria-label="panel 2 row"]', '0');
+  await p.locator('fieldset.panel-form[data-index="1"] button[title="taller"]').click();
+  // A logs panel added and removed again.
+  await p.selectOption('select[aria-label="new panel type"]', 'logs');
+  await p.getByRole('button', { name: 'Add panel' }).click();
+  await p.fill('input[aria-label="panel 3 component"]', 'e2eshop');
+  await p.getByRole('button', { name: 'remove panel 3' }).click();
+  assert.equal(await p.locator('fieldset.panel-form').count(), 2);
+  await p.getByRole('button', { name: 'Save panels' }).click();
+  await p.waitForFunction(() => !document.querySelector('.panel-editor'), null, WAIT);
+  await p.reload();
+  await p.waitForSelector('.panel-graph [data-drawn="1"]', WAIT);
+  await p.waitForFunction(() => /\d/.test(document.querySelector('.panel-stat .stat')?.textContent || ''), null, WAIT);
+  assert.equal(await p.textContent('main h1'), 'Editor board');
+  assert.deepEqual(await p.$$eval('.panel h3', (hs) => hs.map((x) => x.textContent)), ['CPU graph', 'last CPU']);
+  const stored = await (await fetch(`${lk.base}/api/v1/dashboards/${encodeURIComponent(id)}`)).json();
+  assert.equal(stored.title, 'Editor board');
+  assert.deepEqual(stored.panels, [
+    { type: 'graph', title: 'CPU graph', targets: ['e2e.web01.cpu.user'], unit: 'percent', grid: { x: 0, y: 0, w: 6, h: 4 } },
+    { type: 'stat', title: 'last CPU', target: 'e2e.web01.cpu.user', thresholds: [{ value: 40, color: '#e5534b' }], grid: { x: 6, y: 0, w: 3, h: 3 } },
+  ]);
+  // Editing again starts from what was saved.
+  await p.getByRole('button', { name: 'Edit panels' }).click();
+  await p.waitForSelector('.panel-editor', WAIT);
+  assert.equal(await p.inputValue('input[aria-label="panel 2 title"]'), 'last CPU');
+  assert.equal(await p.inputValue('input[aria-label="panel 2 column"]'), '6');
+  await shot(p, 'panel-editor');
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });
@@ -220,6 +278,109 @@ test('a URL reopened shows the same view', async () => {
   assert.equal(await q.inputValue('input[name="contains"]'), 'timeout');
   assert.equal(await q.inputValue('select[aria-label="level"]'), 'err');
   await q.close();
+  await p.context().close();
+});
+
+test('the logs list scrolls through 100,000 lines, paged by cursor, with a bounded DOM', async () => {
+  const TOTAL = 100000;
+  const BATCH = 10000;
+  const msg = (n) => `big line ${String(n).padStart(6, '0')}`;
+  // Numbered lines 30 ms apart from T0, all in one component, sent in batches as NDJSON.
+  for (let b = 0; b < TOTAL; b += BATCH) {
+    const recs = [];
+    for (let n = b + 1; n <= b + BATCH; n++) recs.push({ component: 'e2ebig', message: msg(n), ts: T0 + 0.5 + (n - 1) * 0.03, level: 'info', host: 'web01' });
+    await lk.logs(recs);
+  }
+  const p = await page();
+  await p.goto(`${lk.base}/logs?component=e2ebig&order=asc&from=${T0}&until=${T1}`);
+  await p.waitForSelector('.vrow:not([hidden])', WAIT);
+  const firstPageMs = await p.evaluate(() => performance.getEntriesByName('lookout:first-logs')[0].startTime);
+  // Scroll to the end in jumps of a quarter of a page of 1,000, stopping just before every
+  // 250th row (so every page boundary is on screen), reading what every row shows at each
+  // stop; at the end of what is loaded, wait for the next page the scroll asked for.
+  const walk = await p.evaluate(async ({ total, deadlineMs }) => {
+    const el = document.querySelector('.vlist');
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+    const shown = new Array(total).fill(null);
+    const clashes = [];
+    let maxRows = 0;
+    let stops = 0;
+    const read = () => {
+      const rows = el.querySelectorAll('.vrow');
+      maxRows = Math.max(maxRows, rows.length);
+      for (const row of rows) {
+        if (row.hidden) continue;
+        const i = Number(row.dataset.index);
+        const m = row.querySelector('.msg').textContent;
+        if (!(i >= 0 && i < total)) { clashes.push(`row index ${row.dataset.index} shows ${m}`); continue; }
+        if (shown[i] !== null && shown[i] !== m) clashes.push(`row ${i} showed ${shown[i]}, then ${m}`);
+        shown[i] = m;
+      }
+    };
+    const end = performance.now() + deadlineMs;
+    const finished = () => /^[\d,.\s]+ lines(?! \(scroll)/.test(document.querySelector('.status').textContent);
+    const rh = 24;
+    for (let k = 0, target = 0; performance.now() < end;) {
+      el.scrollTop = target * rh;
+      await frame();
+      await frame();
+      read();
+      stops++;
+      // The status counts a page as soon as it arrives; the list grows on the next frame.
+      const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 1;
+      const loaded = Number((document.querySelector('.status').textContent.match(/^[\d,]+/) || ['0'])[0].replace(/,/g, ''));
+      if (atEnd && finished() && document.querySelector('.vspacer').offsetHeight === loaded * rh) break;
+      if (Math.abs(el.scrollTop - target * rh) < 1) { k++; target = k * 250 - 5; }
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    return { shown, clashes: clashes.slice(0, 10), maxRows, stops, status: document.querySelector('.status').textContent };
+  }, { total: TOTAL, deadlineMs: 240000 });
+  assert.deepEqual(walk.clashes, []);
+  assert.ok(walk.maxRows <= 80, `${walk.maxRows} row elements in the DOM at once`);
+  assert.match(walk.status, /^100,000 lines(?! \(scroll)/);
+  for (const i of [0, 1, 998, 999, 1000, 1001, 49999, 50000, 77750, 98999, 99000, TOTAL - 2, TOTAL - 1]) {
+    assert.equal(walk.shown[i], msg(i + 1), `row ${i}`);
+  }
+  // Every row that was on screen at some stop shows its own line: around every page boundary,
+  // the last and first rows of two pages are consecutive (no gap, no duplicate).
+  let checked = 0;
+  for (let i = 0; i < TOTAL; i++) {
+    if (walk.shown[i] === null) continue;
+    checked++;
+    if (walk.shown[i] !== msg(i + 1)) assert.fail(`row ${i} shows ${walk.shown[i]}, wanted ${msg(i + 1)}`);
+  }
+  for (let b = 1000; b < TOTAL; b += 1000) {
+    assert.ok(walk.shown[b - 1] !== null && walk.shown[b] !== null, `rows ${b - 1} and ${b} (a page boundary) were never on screen`);
+  }
+  // Frame times of a fast programmatic scroll over the loaded list (printed, not asserted).
+  const frames = await p.evaluate(async () => {
+    const el = document.querySelector('.vlist');
+    el.scrollTop = 0;
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const deltas = [];
+    let maxRows = 0;
+    await new Promise((done) => {
+      let last = performance.now();
+      const step = (t) => {
+        deltas.push(t - last);
+        last = t;
+        maxRows = Math.max(maxRows, el.querySelectorAll('.vrow').length);
+        el.scrollTop += 600;
+        if (deltas.length < 600) requestAnimationFrame(step); else done();
+      };
+      requestAnimationFrame(step);
+    });
+    deltas.shift();
+    return { deltas, maxRows };
+  });
+  assert.ok(frames.maxRows <= 80, `${frames.maxRows} row elements in the DOM while scrolling`);
+  const d = [...frames.deltas].sort((a, b) => a - b);
+  const q = (x) => d[Math.min(d.length - 1, Math.floor(x * d.length))];
+  console.log(`ui-measure: logs list of ${TOTAL} lines: first page shown ${firstPageMs.toFixed(0)} ms after navigation start; `
+    + `walked to the end in ${walk.stops} stops, ${checked} rows read; smooth scroll of ${d.length} frames at 600 px/frame: `
+    + `median ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${d[d.length - 1].toFixed(1)} ms, ${d.filter((x) => x > 50).length} frames over 50 ms; `
+    + `at most ${Math.max(walk.maxRows, frames.maxRows)} row elements`);
+  assert.deepEqual(p.errors, []);
   await p.context().close();
 });
 

@@ -13,9 +13,10 @@ use lookout_core::{canonical_series_name, Glob, MetricReader, TimeRange};
 
 use crate::args::{Args, Value};
 use crate::error::{ErrorKind, QueryError, Result};
+use crate::events::EventSource;
 use crate::grammar::{self, ast::Call, ast::Expr};
 use crate::registry::{self, Body};
-use crate::series::{tags_from_name, Series};
+use crate::series::{tags_from_name, Consolidation, Series};
 use crate::tags::TagQuery;
 
 /// Most function calls and fetches one target may cost. Re-evaluating functions nested inside
@@ -58,7 +59,25 @@ pub fn evaluate_with_xff(
     target: &str,
     x_files_factor: f64,
 ) -> Result<Vec<Series>> {
-    evaluate_with_budget(ctx, target, x_files_factor, MAX_FETCHED_POINTS)
+    evaluate_with_budget(ctx, target, x_files_factor, MAX_FETCHED_POINTS, None)
+}
+
+/// [`evaluate_with_xff`] with a source of Graphite events for `events(*tags)`. Without one
+/// (the other entry points), `events()` is an error rather than an empty series, so a
+/// missing store is not mistaken for "no events".
+pub fn evaluate_with_events(
+    ctx: &RenderContext<'_>,
+    target: &str,
+    x_files_factor: f64,
+    events: &dyn EventSource,
+) -> Result<Vec<Series>> {
+    evaluate_with_budget(
+        ctx,
+        target,
+        x_files_factor,
+        MAX_FETCHED_POINTS,
+        Some(events),
+    )
 }
 
 /// [`evaluate_with_xff`] with an explicit point budget (tests use a small one).
@@ -67,6 +86,7 @@ pub(crate) fn evaluate_with_budget(
     target: &str,
     x_files_factor: f64,
     max_points: usize,
+    events: Option<&dyn EventSource>,
 ) -> Result<Vec<Series>> {
     if target.trim().is_empty() {
         return Ok(Vec::new());
@@ -78,6 +98,7 @@ pub(crate) fn evaluate_with_budget(
     }
     let mut ev = Evaluator {
         reader: ctx.reader,
+        events,
         from,
         until,
         now: ctx.now,
@@ -99,6 +120,8 @@ pub(crate) fn evaluate_with_budget(
 /// Evaluation state of one target.
 pub(crate) struct Evaluator<'a> {
     reader: &'a dyn MetricReader,
+    /// Where `events()` counts events from, when the caller has a store of them.
+    events: Option<&'a dyn EventSource>,
     /// Start of the current window; re-evaluations move it.
     pub from: i64,
     /// End of the current window.
@@ -289,6 +312,57 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
+    /// graphite-web's `events(*tags)`: the number of events in each second of the window
+    /// `[from, until)` (null where there are none), one series named `events("a", "b")` that
+    /// consolidates by sum, for `drawAsInfinite`. `events("*")` counts every event, otherwise
+    /// an event must carry all the tags. graphite-web asks for `[from, until]` and fails on an
+    /// event at exactly `until` (its list has no slot there); that event is left out here.
+    pub(crate) fn events(&mut self, tags: &[String]) -> Result<Vec<Series>> {
+        let name = format!("events(\"{}\")", tags.join("\", \""));
+        let Some(source) = self.events else {
+            return Err(QueryError::invalid(format!(
+                "{name}: this request has no events store"
+            )));
+        };
+        self.spend()?;
+        let (start, end) = (self.from, self.until);
+        let points = usize::try_from(end - start).unwrap_or(0);
+        self.points_fetched = self.points_fetched.saturating_add(points);
+        if self.points_fetched > self.max_points {
+            return Err(QueryError::new(
+                ErrorKind::TooComplex,
+                None,
+                format!(
+                    "{name} has a point a second, more than {} points over this range: narrow the time range",
+                    self.max_points
+                ),
+            ));
+        }
+        let filter: &[String] = if tags.len() == 1 && tags[0] == "*" {
+            &[]
+        } else {
+            tags
+        };
+        let times = source
+            .event_times(start, end, filter)
+            .map_err(|m| QueryError::new(ErrorKind::Store, None, format!("{name}: {m}")))?;
+        let mut values: Vec<Option<f64>> = vec![None; points];
+        for t in times {
+            if t < start || t >= end {
+                continue;
+            }
+            if let Some(v) = usize::try_from(t - start)
+                .ok()
+                .and_then(|i| values.get_mut(i))
+            {
+                *v = Some(v.unwrap_or(0.0) + 1.0);
+            }
+        }
+        let mut s = Series::new(name, start, end, 1, values, self.xff);
+        s.consolidation = Consolidation::Sum;
+        Ok(vec![s])
+    }
+
     /// `seriesByTag('tag=value', 'tag=~regex', ...)`: every stored series (untagged ones carry
     /// only `name`) whose tags satisfy all expressions (see [`TagQuery`]); `raw` (the call's
     /// text) becomes their path expression.
@@ -327,11 +401,11 @@ mod tests {
             now: 2_000,
         };
         // 600 series x 100 points = 60,000 points.
-        let ok =
-            evaluate_with_budget(&ctx, "sumSeries(wide.*)", 0.0, 60_000).expect("within budget");
+        let ok = evaluate_with_budget(&ctx, "sumSeries(wide.*)", 0.0, 60_000, None)
+            .expect("within budget");
         assert_eq!(ok.len(), 1);
-        let err =
-            evaluate_with_budget(&ctx, "sumSeries(wide.*)", 0.0, 30_000).expect_err("over budget");
+        let err = evaluate_with_budget(&ctx, "sumSeries(wide.*)", 0.0, 30_000, None)
+            .expect_err("over budget");
         assert_eq!(err.kind, ErrorKind::TooComplex);
         assert!(err.to_string().contains("more than 30000 points"), "{err}");
     }
@@ -393,5 +467,140 @@ mod tests {
             consolidated(&typed, "consolidateBy(stats.timers.api.upper,'average')"),
             [Some(23.25)]
         );
+    }
+
+    /// Events at fixed times with tags; records what it was asked.
+    struct FakeEvents {
+        events: Vec<(i64, &'static [&'static str])>,
+        asked: std::cell::RefCell<Vec<(i64, i64, Vec<String>)>>,
+        fail: bool,
+    }
+
+    impl EventSource for FakeEvents {
+        fn event_times(
+            &self,
+            from: i64,
+            until: i64,
+            tags: &[String],
+        ) -> std::result::Result<Vec<i64>, String> {
+            self.asked.borrow_mut().push((from, until, tags.to_vec()));
+            if self.fail {
+                return Err("events file unreadable".into());
+            }
+            Ok(self
+                .events
+                .iter()
+                .filter(|(when, have)| {
+                    (from..=until).contains(when) && tags.iter().all(|t| have.contains(&t.as_str()))
+                })
+                .map(|(when, _)| *when)
+                .collect())
+        }
+    }
+
+    fn fake(events: Vec<(i64, &'static [&'static str])>) -> FakeEvents {
+        FakeEvents {
+            events,
+            asked: Default::default(),
+            fail: false,
+        }
+    }
+
+    fn events_ctx(store: &MemStore) -> RenderContext<'_> {
+        RenderContext {
+            reader: store,
+            from: 1_000,
+            until: 1_010,
+            now: 2_000,
+        }
+    }
+
+    #[test]
+    fn events_counts_each_second_of_the_window_as_graphite_web_does() {
+        let store = MemStore::new(10);
+        let source = fake(vec![
+            (999, &["deploy"]),
+            (1_000, &["deploy", "web"]),
+            (1_003, &["deploy"]),
+            (1_003, &["deploy", "web"]),
+            (1_004, &["config"]),
+            (1_010, &["deploy"]),
+        ]);
+        let got =
+            evaluate_with_events(&events_ctx(&store), "events('deploy')", 0.0, &source).unwrap();
+        assert_eq!(got.len(), 1);
+        let s = &got[0];
+        assert_eq!(s.name, r#"events("deploy")"#);
+        assert_eq!((s.start, s.end, s.step), (1_000, 1_010, 1));
+        assert_eq!(s.consolidation, Consolidation::Sum);
+        let mut want = vec![None; 10];
+        want[0] = Some(1.0);
+        want[3] = Some(2.0);
+        // The event at `until` is asked for but has no slot, as in graphite-web.
+        assert_eq!(s.values, want);
+        assert_eq!(
+            source.asked.borrow().as_slice(),
+            [(1_000, 1_010, vec!["deploy".to_string()])]
+        );
+
+        let both = evaluate_with_events(
+            &events_ctx(&store),
+            r#"events("deploy","web")"#,
+            0.0,
+            &source,
+        )
+        .unwrap();
+        assert_eq!(both[0].name, r#"events("deploy", "web")"#);
+        assert_eq!(both[0].values.iter().flatten().sum::<f64>(), 2.0);
+
+        let all = evaluate_with_events(&events_ctx(&store), "events('*')", 0.0, &source).unwrap();
+        assert_eq!(all[0].name, r#"events("*")"#);
+        assert_eq!(all[0].values.iter().flatten().sum::<f64>(), 4.0);
+        assert_eq!(
+            source.asked.borrow().last().unwrap().2,
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn events_feed_draw_as_infinite_and_sum_when_consolidated() {
+        let store = MemStore::new(10);
+        // maxDataPoints moves the start as graphite-web does (to 1005, from the value at 1004),
+        // then each point is the sum of five seconds.
+        let source = fake(vec![
+            (1_004, &["deploy"]),
+            (1_006, &["deploy"]),
+            (1_009, &["deploy"]),
+        ]);
+        let ctx = events_ctx(&store);
+        let mut got =
+            evaluate_with_events(&ctx, "drawAsInfinite(events('deploy'))", 0.0, &source).unwrap();
+        assert_eq!(got[0].name, r#"drawAsInfinite(events("deploy"))"#);
+        crate::consolidate_all(&mut got, 2);
+        assert_eq!(got[0].values, [Some(2.0), Some(1.0)]);
+    }
+
+    #[test]
+    fn events_without_a_source_or_with_a_failing_one_is_an_error() {
+        let store = MemStore::new(10);
+        let err = evaluate(&events_ctx(&store), "events('deploy')").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidArgument);
+        assert!(err.message.contains("no events store"), "{err}");
+        let mut broken = fake(Vec::new());
+        broken.fail = true;
+        let err = evaluate_with_events(&events_ctx(&store), "events('deploy')", 0.0, &broken)
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Store);
+        assert!(err.message.contains("events file unreadable"), "{err}");
+        let err = evaluate_with_events(&events_ctx(&store), "events()", 0.0, &broken).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidArgument, "{err}");
+    }
+
+    #[test]
+    fn events_is_listed_in_functions() {
+        let f = crate::functions_json();
+        assert_eq!(f["events"]["group"], "Special");
+        assert_eq!(f["events"]["params"][0]["name"], "tags");
+        assert_eq!(f["events"]["params"][0]["multiple"], true);
     }
 }

@@ -7,6 +7,7 @@
 //! on `lookout_core::testkit::MemStore`. HTTP, output formats and log queries are elsewhere.
 //!
 //! Layout:
+//! - `fuzz` (hidden): the target parser's entry for `fuzz/` (`docs/fuzzing.md`).
 //! - `error`: [`QueryError`] (kind, byte position, message) and `Result`.
 //! - `grammar`: the syntax tree and the parser of targets (pipes, kwargs, globs, depth limit).
 //! - `time`: [`parse_time`] for `from`/`until`, and interval strings.
@@ -14,6 +15,7 @@
 //! - `consolidate`: the render API's `maxDataPoints` step ([`consolidate`], [`consolidate_all`]).
 //! - `args`: parameter types and binding arguments to parameters.
 //! - `eval`: [`RenderContext`], [`evaluate`], fetching series and dispatching calls.
+//! - `events`: [`EventSource`], where `events()` reads Graphite events from.
 //! - `registry`: the function table and [`functions_json`] for `GET /functions`.
 //! - `functions`: the render functions by family (combine, group, transform, calculate,
 //!   forecast, filter, naming, special, time_fns) and the aggregation helpers they share.
@@ -27,7 +29,10 @@ mod args;
 mod consolidate;
 mod error;
 mod eval;
+mod events;
 mod functions;
+#[doc(hidden)]
+pub mod fuzz;
 mod grammar;
 pub mod pyfmt;
 mod pyregex;
@@ -38,7 +43,11 @@ mod time;
 
 pub use consolidate::{consolidate, consolidate_all};
 pub use error::{ErrorKind, QueryError, Result};
-pub use eval::{evaluate, evaluate_with_xff, RenderContext, MAX_EVALUATIONS, MAX_FETCHED_POINTS};
+pub use eval::{
+    evaluate, evaluate_with_events, evaluate_with_xff, RenderContext, MAX_EVALUATIONS,
+    MAX_FETCHED_POINTS,
+};
+pub use events::EventSource;
 pub use grammar::MAX_DEPTH;
 pub use registry::{functions_json, functions_json_string, render_infinity_markers};
 pub use series::{Consolidation, Series};

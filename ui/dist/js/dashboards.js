@@ -1,8 +1,8 @@
 // Dashboards: the list (/api/v1/dashboards), and one dashboard as a grid of panels — graph,
 // stat (last value with thresholds), logs (the latest lines) and logvolume — with a
 // dashboard-wide range, refresh and variables from /metrics/find; saved through the API,
-// imported and exported as JSON files, edited as JSON. State (range, refresh, var-NAME) is in
-// the URL.
+// imported and exported as JSON files, edited with the panel editor (panels.js, edit=1) or as
+// raw JSON (edit=json). State (range, refresh, var-NAME, edit) is in the URL.
 
 import { h, select, notice, download } from './dom.js';
 import { getJSON, sendJSON } from './api.js';
@@ -11,6 +11,7 @@ import { rangePicker, durationSecs, fmtTime } from './time.js';
 import { fmtValue } from './format.js';
 import { graphInto } from './graphs.js';
 import { drawVolume } from './chart.js';
+import { panelEditor } from './panels.js';
 
 // Panels sit on a 12-column grid (docs/format/dashboard.md); one row unit is this many pixels.
 const ROW_PX = 70;
@@ -89,7 +90,7 @@ function statPanel(body, p, vars, from, until) {
 
 function logsPanel(body, p, vars, from, until) {
   const component = substitute(p.component || '*', vars);
-  getJSON('/api/v1/logs', { component, from, until, level: p.level, contains: p.contains, limit: p.limit || 100, order: 'desc' }).then((page) => {
+  getJSON('/api/v1/logs', { component, from, until, level: p.level, host: p.host, contains: p.contains, limit: p.limit || 100, order: 'desc' }).then((page) => {
     const rows = page.logs.map((r) => h('div', { class: 'vrow static' },
       h('span', { class: 'ts', text: fmtTime(r.ts_ns / 1e9) }), h('span', { class: `lvl lvl-${r.level}`, text: r.level }),
       h('span', { class: 'comp', text: r.component }), h('span', { class: 'msg', text: r.message })));
@@ -152,7 +153,8 @@ export function dashboardView(el, params, m) {
     const grid = h('div', { class: 'grid' });
     const editor = h('textarea', { class: 'json', spellcheck: 'false', 'aria-label': 'dashboard JSON' });
     editor.value = JSON.stringify({ ...doc, id: undefined }, null, 2);
-    const editing = params.get('edit') === '1';
+    const editing = params.get('edit') || '';
+    const editMode = (mode) => go(`/d/${encodeURIComponent(id)}`, urlState({ edit: editing === mode ? '' : mode }));
     host.replaceChildren(
       h('div', { class: 'toolbar' },
         h('h1', { text: doc.title || id }),
@@ -163,14 +165,19 @@ export function dashboardView(el, params, m) {
         }),
         h('button', { type: 'button', text: 'Export JSON', onclick: () => download(`${id}.json`, JSON.stringify({ ...doc, id }, null, 2)) }),
         importButton(),
-        h('button', { type: 'button', text: editing ? 'Close editor' : 'Edit JSON', onclick: () => go(`/d/${encodeURIComponent(id)}`, urlState({ edit: editing ? '' : '1' })) }),
+        h('button', { type: 'button', text: editing === '1' ? 'Close panel editor' : 'Edit panels', onclick: () => editMode('1') }),
+        h('button', { type: 'button', text: editing === 'json' ? 'Close JSON' : 'Edit JSON', onclick: () => editMode('json') }),
         h('button', {
           type: 'button', text: 'Delete', class: 'danger', onclick: async () => {
             if (!window.confirm(`Delete dashboard ${doc.title || id}?`)) return;
             try { await sendJSON('DELETE', `/api/v1/dashboards/${encodeURIComponent(id)}`); go('/dashboards'); } catch (e) { notice(e.message); }
           },
         })),
-      editing ? h('div', { class: 'editor' }, editor, h('button', {
+      editing === '1' ? panelEditor(doc, {
+        onSave: async (d) => { await save(d); go(`/d/${encodeURIComponent(id)}`, urlState({ edit: '' })); },
+        onCancel: () => editMode('1'),
+      }) : '',
+      editing === 'json' ? h('div', { class: 'editor' }, editor, h('button', {
         type: 'button', class: 'primary', text: 'Save', onclick: async () => {
           let d;
           try { d = JSON.parse(editor.value); } catch (e) { notice(`Not JSON: ${e.message}`); return; }
@@ -200,7 +207,7 @@ export function dashboardView(el, params, m) {
         else if (p.type === 'logvolume') handles.push(volumePanel(body, p, vars, from, until, heightPx - 70));
         else body.append(h('p', { class: 'error', text: `unknown panel type ${p.type}` }));
       }
-      if (!(doc.panels || []).length) grid.append(h('p', { class: 'muted', text: 'No panels: use Edit JSON to add some.' }));
+      if (!(doc.panels || []).length) grid.append(h('p', { class: 'muted', text: 'No panels: use Edit panels to add some.' }));
     };
     drawPanels();
     const every = durationSecs(refresh);

@@ -1,4 +1,5 @@
-//! The "Special" and "Graph" families and generators: `constantLine` (Grafana's datasource
+//! The "Special" and "Graph" families and generators: `events` (counted by
+//! `Evaluator::events` from the caller's event source), `constantLine` (Grafana's datasource
 //! test), `threshold`, `consolidateBy`, `cumulative`, `setXFilesFactor`, `fallbackSeries`,
 //! `applyByNode`, `useSeriesAbove`, `identity`/`time`/`sin`, and the graph-styling functions,
 //! which change nothing but the name (or nothing at all) in data renders.
@@ -19,6 +20,7 @@ const CONSOLIDATIONS: &[&str] = &[
 
 pub(crate) const DEFS: &[FunctionDef] = &[
     def("seriesByTag", "Special", "Series whose tags match every expression: tag=value, tag!=value, tag=~regex, tag!=~regex (regexes anchored at the start; at least one expression must require a non-empty value).", &[Param::new("tagExpressions", T::Str).req().multi()], series_by_tag),
+    def("events", "Special", "The number of events (Graphite's events API) in each second of the window, for drawAsInfinite: events(\"tag1\", \"tag2\") counts events with all the tags, events(\"*\") every event.", &[Param::new("tags", T::Str).req().multi()], events_fn),
     def("constantLine", "Special", "A horizontal line at the given value across the whole window.", &[Param::new("value", T::Float).req()], constant_line_fn),
     def("threshold", "Graph", "A horizontal line at the given value, optionally labelled.", &[Param::new("value", T::Float).req(), Param::new("label", T::Str), Param::new("color", T::Str)], threshold),
     def("consolidateBy", "Special", "Sets how points are merged when there are more than maxDataPoints: sum, average, min, max, first, last, avg_zero.", &[SERIES_LIST, Param::new("consolidationFunc", T::Str).req().opts(CONSOLIDATIONS)], consolidate_by),
@@ -52,6 +54,15 @@ fn series_by_tag(ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>>
         .map(crate::args::Value::py_str)
         .collect();
     ev.series_by_tag(&exprs, a.raw)
+}
+
+fn events_fn(ev: &mut Evaluator<'_>, mut a: Args<'_>) -> Result<Vec<Series>> {
+    let tags: Vec<String> = a
+        .take_all(0)
+        .iter()
+        .map(crate::args::Value::py_str)
+        .collect();
+    ev.events(&tags)
 }
 
 /// graphite's `constantLine`: three points spanning the window, named after the value.
