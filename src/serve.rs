@@ -86,6 +86,15 @@ struct Bound {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    match lookout_disk::raise_open_files_limit() {
+        Ok((_, after)) if after < 4096 => warn!(
+            "the open-files limit is {after}, the hard limit: a data directory with long retentions \
+             keeps more block files open; raise the hard limit (LimitNOFILE= in a systemd unit, \
+             ulimit -Hn)"
+        ),
+        Ok(_) => {}
+        Err(e) => warn!("could not raise the open-files limit: {e}"),
+    }
     let data_dir = config.data_dir.clone();
     crate::datadir::check_or_init(&data_dir)?;
     let ready_path = data_dir.join(READY_FILE);

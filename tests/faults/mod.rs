@@ -1,7 +1,8 @@
 //! Fault injection (issue #6 §2): the server under the faults a monitoring host meets, each an
 //! automated, bounded test. `kill9` kills it at random moments of a mixed load, 20 times on one
 //! data directory; `disk_full` runs it on a small tmpfs and fills it; `damage` flips and cuts
-//! bytes of block files; `clock` moves its wall clock with libfaketime. Refusing a foreign or
+//! bytes of block files; `clock` moves its wall clock with libfaketime; `fd_limit` checks that it raises its
+//! open-files limit, since every readable block file stays open. Refusing a foreign or
 //! other-format data directory is covered by `crash::a_foreign_or_future_data_dir_is_refused_and_left_untouched`
 //! and the unit tests of `src/datadir.rs`.
 //!
@@ -11,6 +12,7 @@
 mod clock;
 mod damage;
 mod disk_full;
+mod fd_limit;
 mod kill9;
 
 use std::collections::HashSet;

@@ -15,6 +15,7 @@
 //! - `atomic`: `write_atomic` (temp file, fsync, rename, directory fsync) and `fsync_dir`.
 //! - `footer`: the 24-byte footer (CRC, version, length, magic) and its checks.
 //! - `lock`: `lock_dir`, one process per data directory.
+//! - `limits`: raising the open-files limit, since every readable block stays open.
 //! - `filenames`: every file name this crate creates.
 //! - `fuzz` (hidden): a WAL segment of fuzzed bytes, opened and replayed, for `fuzz/`
 //!   (`docs/fuzzing.md`).
@@ -30,6 +31,7 @@ pub mod filenames;
 mod footer;
 #[doc(hidden)]
 pub mod fuzz;
+mod limits;
 mod lock;
 mod wal;
 
@@ -42,5 +44,6 @@ pub use footer::{
     crc_of_range, decode_footer, encode_footer, read_footer, verify_body, ChecksumWriter, Footer,
     FOOTER_LEN,
 };
+pub use limits::{open_files_limit, raise_open_files_limit};
 pub use lock::{lock_dir, DirLock};
 pub use wal::{Lsn, Wal, WalOptions, WalRecovery};
