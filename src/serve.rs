@@ -19,7 +19,7 @@ use lookout_core::MetricAppender;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::cli::ServeArgs;
 use crate::config::Config;
@@ -453,6 +453,12 @@ fn spawn_timers(
                     by_age = report.dropped_by_age,
                     by_size = report.dropped_by_size,
                     "log retention dropped blocks"
+                );
+            }
+            if report.merged_blocks > 0 {
+                debug!(
+                    blocks = report.merged_blocks,
+                    "log store merged a closed partition's blocks"
                 );
             }
         }

@@ -67,6 +67,13 @@ pub(crate) struct Block {
     /// The WAL position this block's flush checkpointed; blocks above the checkpoint file's
     /// value are leftovers of a flush a crash interrupted, and are deleted at open.
     pub(crate) flush_lsn: u64,
+    /// The flush id in the file name (0 if the name is not a block name): a merged block
+    /// takes the name, and so the id, of the newest block it replaces.
+    pub(crate) flush_id: u64,
+    /// Set on a merged block: it replaces every block of its partition whose flush id lies in
+    /// `replaces_from..=flush_id`. Open deletes such blocks if a crash left them behind, so a
+    /// record is never visible twice.
+    pub(crate) replaces_from: Option<u64>,
     pub(crate) partition_start: i64,
     pub(crate) min_ts: i64,
     pub(crate) max_ts: i64,
@@ -92,6 +99,20 @@ pub(crate) fn write_block(
     flush_lsn: u64,
     sections: &[(&str, Arc<Rows>)],
     level: i32,
+) -> Result<Block> {
+    write_block_replacing(path, partition_start, flush_lsn, sections, level, None)
+}
+
+/// [`write_block`] for a merged block: `replaces_from` (the oldest flush id it replaces) is
+/// written after the index's sections, so a crash that leaves its sources behind is repaired
+/// at open.
+pub(crate) fn write_block_replacing(
+    path: &Path,
+    partition_start: i64,
+    flush_lsn: u64,
+    sections: &[(&str, Arc<Rows>)],
+    level: i32,
+    replaces_from: Option<u64>,
 ) -> Result<Block> {
     let mut body = Vec::new();
     let mut metas = Vec::with_capacity(sections.len());
@@ -136,6 +157,9 @@ pub(crate) fn write_block(
         put_uvarint(&mut body, m.len);
         body.extend_from_slice(&m.crc.to_le_bytes());
     }
+    if let Some(first) = replaces_from {
+        put_uvarint(&mut body, first);
+    }
     let index_len = (body.len() - index_start) as u32;
     let index_crc = crc32fast::hash(&body[index_start..]);
     body.extend_from_slice(&index_len.to_le_bytes());
@@ -155,6 +179,8 @@ pub(crate) fn write_block(
         path: path.to_path_buf(),
         file,
         flush_lsn,
+        flush_id: flush_id_of(path),
+        replaces_from,
         partition_start,
         min_ts,
         max_ts,
@@ -270,12 +296,20 @@ impl Block {
                 crc,
             });
         }
+        // Optional: only merged blocks carry it (docs/format/logs-block.md).
+        let replaces_from = if r.is_empty() {
+            None
+        } else {
+            Some(r.uvarint().ok_or_else(bad)?)
+        };
         let min_ts = sections.iter().map(|m| m.min_ts).min().unwrap_or(0);
         let max_ts = sections.iter().map(|m| m.max_ts).max().unwrap_or(0);
         Ok(Block {
             path: path.to_path_buf(),
             file,
             flush_lsn,
+            flush_id: flush_id_of(path),
+            replaces_from,
             partition_start,
             min_ts,
             max_ts,
@@ -297,6 +331,15 @@ impl Block {
     }
 }
 
+/// The flush id in a block's file name; 0 for a name that is not a block name (the fuzz
+/// entry's files), which no merge ever covers.
+fn flush_id_of(path: &Path) -> u64 {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(crate::filenames::parse_block_file_name)
+        .map_or(0, |(_, id)| id)
+}
+
 fn read_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<()> {
     file.read_exact_at(buf, offset)
         .map_err(|e| Error::io(path, e))
@@ -316,7 +359,9 @@ pub(crate) fn decode_section(buf: &[u8], count: u64, need: Need) -> Option<Rows>
             usize::try_from(r.uvarint()?).ok()?,
         );
     }
-    let mut start = buf.len() - sizes.iter().map(|s| s.1).sum::<usize>().min(buf.len());
+    // Saturating: damaged sizes may sum past `usize::MAX` (found by fuzzing, docs/fuzzing.md).
+    let packed_total = sizes.iter().fold(0usize, |t, s| t.saturating_add(s.1));
+    let mut start = buf.len() - packed_total.min(buf.len());
     let mut cols: Vec<Vec<u8>> = Vec::with_capacity(COLUMNS);
     for (i, (raw, packed)) in sizes.iter().enumerate() {
         let end = start.checked_add(*packed)?;

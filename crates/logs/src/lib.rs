@@ -24,11 +24,11 @@
 //! and deletes the WAL before it. Blocks above the checkpoint at open are leftovers of an
 //! interrupted flush and are deleted: their records are replayed from the WAL.
 //!
-//! **Blocks.** One file per (partition, flush): per component sections of at most 2048
-//! records (a sealed head chunk already in time order is written as it is), whose six columns
-//! (time deltas, sequence deltas, host dictionary, severity/facility, message, fields) are
-//! zstd-compressed separately; an index with each section's component, time bounds, severity
-//! counts, offset and CRC. A query reads only the sections of matching components whose time
+//! **Blocks.** One file per (partition, flush) until compaction merges them: per component
+//! sections of at most 2048 records (a sealed head chunk already in time order is written as
+//! it is), whose six columns (time deltas, sequence deltas, host dictionary,
+//! severity/facility, message, fields) are zstd-compressed separately; an index with each
+//! section's component, time bounds, severity counts, offset and CRC. A query reads only the sections of matching components whose time
 //! bounds meet its range. Late records land in the block of their own partition.
 //!
 //! **Reads.** A query snapshots the block list (`Arc`) and the matching head records, reads
@@ -43,6 +43,17 @@
 //! (`Error::is_disk_full`, `Unavailable` through the trait) and leaves the head in memory for
 //! the next flush; failed writes are counted in `lookout_logs_write_errors_total{reason}`.
 //!
+//! **Compaction.** A flush writes one block per partition it touches, so a quiet server
+//! would keep ~6 blocks an hour (each an open file and an in-memory index) for the whole
+//! retention. `maintain` therefore merges the blocks of one *closed* partition per call (its
+//! end a flush interval and a grace in the past; at most 16 MiB of sources) into one block
+//! of the same format, written atomically over the newest source and recording in its index
+//! the oldest flush id it replaces; open deletes the blocks a merged block replaces, so a
+//! crash at any point shows either the sources or the merge. Records keep their (time,
+//! sequence) keys, so answers and cursors are unchanged, and queries holding the sources read
+//! them through their open files. A late record's new block is merged again next time.
+//! Counted in `lookout_logs_compactions_total`; `lookout_logs_blocks` gauges open blocks.
+//!
 //! **Retention.** `maintain` drops whole blocks older than `retention_secs`, then the oldest
 //! blocks until the total is under `max_bytes`. A query holding a dropped block keeps reading
 //! it through its open file handle.
@@ -52,6 +63,7 @@
 //!
 //! Layout:
 //! - `store`: `LogStore`, its locks, open and WAL replay, append, flush, retention, close.
+//! - `compact`: merging a closed partition's blocks into one, crash-safe.
 //! - `scan`: `LogReader`: query planning over sections, filters, cursor, components, histogram.
 //! - `head`: the in-memory head, columnar chunks per component.
 //! - `rows`: `Rows`, records column by column: the head's chunks and decoded sections.
@@ -68,6 +80,7 @@
 mod batch;
 mod block;
 mod codec;
+mod compact;
 mod config;
 mod error;
 pub mod filenames;

@@ -73,6 +73,9 @@ pub(crate) struct State {
 
 struct FlushState {
     next_flush_id: u64,
+    /// Partitions whose merge met a damaged section: not merged again by this process, so a
+    /// bad disk area is not re-read every `maintain`.
+    merge_skip: std::collections::HashSet<i64>,
     /// `now` at the first `maintain` that saw a non-empty head: the flush interval's start.
     head_since: Option<i64>,
 }
@@ -84,7 +87,10 @@ pub(crate) struct Metrics {
     dropped_age: Counter,
     dropped_size: Counter,
     flushes: Counter,
+    pub(crate) compactions: Counter,
     block_bytes: Gauge,
+    /// Open block files: each holds a file descriptor and its index in memory.
+    pub(crate) blocks: Gauge,
     /// Appends, syncs and flushes that failed on a full disk (retried once space frees)...
     write_errors_disk_full: Counter,
     /// ...and on any other I/O error.
@@ -133,10 +139,26 @@ impl Metrics {
                 "Head flushes into blocks.",
                 &[],
             ),
+            compactions: r.counter(
+                "lookout_logs_compactions_total",
+                "Merges of a closed partition's blocks into one.",
+                &[],
+            ),
             block_bytes: r.gauge("lookout_logs_block_bytes", "Bytes of block files.", &[]),
+            blocks: r.gauge(
+                "lookout_logs_blocks",
+                "Block files open (one file descriptor and one in-memory index each).",
+                &[],
+            ),
             write_errors_disk_full: write_errors("disk_full"),
             write_errors_io: write_errors("io"),
         }
+    }
+
+    fn set_block_gauges(&self, blocks: &[Arc<Block>]) {
+        self.block_bytes
+            .set(blocks.iter().map(|b| b.file_len as i64).sum());
+        self.blocks.set(blocks.len() as i64);
     }
 
     /// Counts `e` in `lookout_logs_write_errors_total` if it is a failed write (not a refused
@@ -159,6 +181,8 @@ pub struct OpenReport {
     pub quarantined: Vec<PathBuf>,
     /// Blocks of a flush that a crash interrupted, deleted (their records were replayed).
     pub orphans_removed: u64,
+    /// Blocks a merged block replaces, left behind by a crash during a merge and deleted.
+    pub merged_sources_removed: u64,
     /// Records replayed from the WAL into the head.
     pub replayed: u64,
     /// Bytes of torn WAL tail cut off (a write a crash interrupted).
@@ -178,6 +202,8 @@ pub struct MaintainReport {
     pub dropped_by_age: u64,
     /// Blocks dropped to get under `max_bytes`.
     pub dropped_by_size: u64,
+    /// Blocks merged into one by compaction (0: no merge this call).
+    pub merged_blocks: u64,
 }
 
 /// Counts for tests and the status page.
@@ -251,6 +277,7 @@ impl LogStore {
                 Err(e) => return Err(e),
             }
         }
+        report.merged_sources_removed = remove_merged_sources(&blocks_dir, &mut blocks)?;
         blocks.sort_by_key(|b| (b.partition_start, b.flush_lsn));
         report.blocks = blocks.len() as u64;
         let (wal, recovery) = Wal::open(&dir.join(WAL_DIR), WalOptions::default())?;
@@ -271,9 +298,7 @@ impl LogStore {
             Ok(())
         })?;
         report.replayed = head.records;
-        metrics
-            .block_bytes
-            .set(blocks.iter().map(|b| b.file_len as i64).sum());
+        metrics.set_block_gauges(&blocks);
         Ok(LogStore {
             dir: dir.to_path_buf(),
             config,
@@ -288,6 +313,7 @@ impl LogStore {
             }),
             flushing: Mutex::new(FlushState {
                 next_flush_id: last_flush_id + 1,
+                merge_skip: Default::default(),
                 head_since: None,
             }),
             flush_wanted: (Mutex::new(false), Condvar::new()),
@@ -310,6 +336,22 @@ impl LogStore {
 
     fn write_state(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The store's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Edits the block list: a copy is changed by `edit`, sorted, and swapped in under the
+    /// state lock, so a query sees the list wholly before or wholly after.
+    pub(crate) fn replace_blocks(&self, edit: impl FnOnce(&mut Vec<Arc<Block>>)) {
+        let mut st = self.write_state();
+        let mut blocks: Vec<Arc<Block>> = st.blocks.iter().cloned().collect();
+        edit(&mut blocks);
+        blocks.sort_by_key(|b| (b.partition_start, b.flush_lsn));
+        self.metrics.set_block_gauges(&blocks);
+        st.blocks = Arc::new(blocks);
     }
 
     /// Fsyncs buffered appends (group commit). The server calls it every second; that is
@@ -457,9 +499,7 @@ impl LogStore {
                 let mut blocks: Vec<Arc<Block>> = st.blocks.iter().cloned().collect();
                 blocks.extend(new_blocks.into_iter().map(Arc::new));
                 blocks.sort_by_key(|b| (b.partition_start, b.flush_lsn));
-                self.metrics
-                    .block_bytes
-                    .set(blocks.iter().map(|b| b.file_len as i64).sum());
+                self.metrics.set_block_gauges(&blocks);
                 st.blocks = Arc::new(blocks);
                 st.frozen = None;
                 drop(st);
@@ -512,7 +552,8 @@ impl LogStore {
     }
 
     /// Periodic work: flushes the head when it is `flush_interval_secs` old (by successive
-    /// `now`s) or over `flush_max_bytes`, then applies retention by age and size.
+    /// `now`s) or over `flush_max_bytes`, applies retention by age and size, then merges the
+    /// blocks of at most one closed partition (`compact.rs`).
     pub fn maintain(&self, now: i64) -> Result<MaintainReport> {
         self.counted(self.maintain_steps(now))
     }
@@ -544,6 +585,8 @@ impl LogStore {
         let (age, size) = self.apply_retention(now)?;
         report.dropped_by_age = age;
         report.dropped_by_size = size;
+        // After retention, so a partition about to be dropped is not merged first.
+        report.merged_blocks = self.compact_step(now, &mut fl.merge_skip)?;
         Ok(report)
     }
 
@@ -579,9 +622,7 @@ impl LogStore {
         if gone.is_empty() {
             return Ok((0, 0));
         }
-        self.metrics
-            .block_bytes
-            .set(keep.iter().map(|b| b.file_len as i64).sum());
+        self.metrics.set_block_gauges(&keep);
         st.blocks = Arc::new(keep);
         drop(st);
         self.metrics.dropped_age.add(by_age);
@@ -663,6 +704,31 @@ fn partition_sections(head: &Head, partition_secs: i64) -> BTreeMap<i64, Vec<(&s
         }
     }
     parts
+}
+
+/// Deletes the blocks that a merged block in `blocks` replaces (a crash between writing it
+/// and deleting its sources leaves them behind) and drops them from `blocks`. Returns how
+/// many. A source is a block of the merged block's partition whose flush id lies in its
+/// `replaces_from..` range, below its own id (which it took over).
+fn remove_merged_sources(blocks_dir: &Path, blocks: &mut Vec<Arc<Block>>) -> Result<u64> {
+    let all = std::mem::take(blocks);
+    let covered = |b: &Block| {
+        all.iter().any(|m| {
+            m.partition_start == b.partition_start
+                && m.flush_id > b.flush_id
+                && m.replaces_from.is_some_and(|first| first <= b.flush_id)
+        })
+    };
+    let (gone, keep): (Vec<Arc<Block>>, Vec<Arc<Block>>) =
+        all.iter().cloned().partition(|b| covered(b));
+    *blocks = keep;
+    for b in &gone {
+        fs::remove_file(&b.path).map_err(|e| Error::io(&b.path, e))?;
+    }
+    if !gone.is_empty() {
+        lookout_disk::fsync_dir(blocks_dir)?;
+    }
+    Ok(gone.len() as u64)
 }
 
 /// The checkpoint file: WAL lsn up to which records are in blocks, the next sequence number,

@@ -1,10 +1,10 @@
 //! The log store against a model (issue #6): random sequences of appends (out of order,
 //! duplicates, several components and hosts), paged queries in both orders, flushes,
-//! retention, crashes and clean restarts, checked after every step against a plain vector of
-//! records. The model is the contract: a query returns exactly the model's matching records,
-//! in (time, append order) order, however they are split between head and blocks, chunks,
-//! sections and pages; nothing acknowledged is lost across a crash; retention drops exactly
-//! the whole hours before its cutoff.
+//! retention, merges of closed partitions' blocks, crashes and clean restarts, checked after
+//! every step against a plain vector of records. The model is the contract: a query returns
+//! exactly the model's matching records, in (time, append order) order, however they are
+//! split between head and blocks, chunks, sections, merges and pages; nothing acknowledged is
+//! lost across a crash; retention drops exactly the whole hours before its cutoff.
 
 use std::path::Path;
 
@@ -39,6 +39,9 @@ enum Op {
     Flush,
     /// Flush, then retention with the cutoff at BASE + this many hours.
     Retain(i64),
+    /// `maintain` long after every partition closed, until it merges nothing more: each
+    /// partition's blocks become one, with every record and its cursor key kept.
+    Merge,
     /// Drop the store without closing it (a crash after the writes returned), then reopen.
     Crash,
     /// Close cleanly and reopen.
@@ -74,6 +77,7 @@ fn op() -> impl Strategy<Value = Op> {
             }),
         2 => Just(Op::Flush),
         1 => (1..HOURS).prop_map(Op::Retain),
+        2 => Just(Op::Merge),
         1 => Just(Op::Crash),
         1 => Just(Op::Restart),
     ]
@@ -219,6 +223,21 @@ fn run(ops: Vec<Op>) {
                 s.maintain(cutoff + RETENTION_HOURS * HOUR)
                     .expect("maintain");
                 model.records.retain(|(_, r)| r.ts_ns >= cutoff * SEC);
+            }
+            Op::Merge => {
+                // Every partition is closed and none is past the retention.
+                let now = BASE + (HOURS + 2) * HOUR;
+                let mut calls = 0;
+                while s.maintain(now).expect("maintain").merged_blocks > 0 {
+                    calls += 1;
+                    assert!(calls <= HOURS + 1, "a merge per partition at most");
+                }
+                let stats = s.stats();
+                assert!(
+                    stats.blocks <= HOURS as u64,
+                    "one block per partition after merging, got {}",
+                    stats.blocks
+                );
             }
             Op::Crash => {
                 drop(store.take());
