@@ -1,0 +1,22 @@
+//! Syslog RFC 5424 messages (`lookout_proto::syslog::parse_message`): the input follows a
+//! `<PRI>1 ` header (PRI from the first byte), so every run exercises the 5424 path.
+//! Invariants: facility and severity come from PRI, the message is within the size limit, the
+//! component is a non-empty dotted name, a missing host is the peer's.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use lookout_fuzz::{mode, NOW_NS};
+use lookout_proto::syslog;
+
+fuzz_target!(|data: &[u8]| {
+    let (pri, rest) = mode(data);
+    let pri = pri % 192;
+    let mut msg = format!("<{pri}>1 ").into_bytes();
+    msg.extend_from_slice(rest);
+    if let Ok(r) = syslog::parse_message(&msg, NOW_NS, "peer") {
+        assert_eq!(r.facility, Some(pri / 8));
+        assert_eq!(r.severity as u8, pri % 8);
+        assert!(r.message.len() <= lookout_core::limits::MAX_SYSLOG_MESSAGE_BYTES);
+        assert!(!r.component.is_empty() && !r.component.split('.').any(str::is_empty));
+        assert!(!r.host.is_empty());
+    }
+});
