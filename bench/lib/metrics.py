@@ -60,17 +60,22 @@ def gen_cardinality(hosts, end):
 
 def ingest(t, path, meta, conns, timeout):
     """Send the file over `conns` TCP connections; points/s from the first byte until every point
-    is queryable (the harness's rule: last point visible, then the full count)."""
+    is queryable (the harness's rule: the time the last point is visible, if the full count then
+    finds every point)."""
     sender = t.send(path, conns)
     t0 = sender["t_first_byte"]
     deadline = t0 + timeout
     expected = meta["expected_points"]
     done = wait_until(lambda: t.last_point_visible(meta), timeout=max(1, deadline - time.time()), interval=0.25)
+    # The clock stops when the last point is visible, if the full count (not timed: rendering
+    # every point costs more on some targets than on others) then finds everything; otherwise
+    # when a later count does, as the shared harness's bench_metrics.py does.
+    t1 = time.time()
     count = t.count_points(meta) if done else 0
     while done and count < expected and time.time() < deadline:
         time.sleep(1)
         count = t.count_points(meta)
-    t1 = time.time()
+        t1 = time.time()
     r = {"conns": conns, "expected": expected, "stored": count, "complete": count >= expected,
          "seconds": round(t1 - t0, 3), "send_seconds": sender["seconds"]}
     if r["complete"]:
