@@ -97,9 +97,9 @@ const DEFAULT_LEVEL: Severity = Severity::Alert;
 pub fn parse_payload(bytes: &[u8], now_ns: i64) -> Result<LogRecord, GelfError> {
     let json = match bytes {
         [0x1e, 0x0f, ..] => return Err(GelfError::Chunked),
-        [0x1f, 0x8b, ..] => inflate(flate2::read::GzDecoder::new(bytes))?,
+        [0x1f, 0x8b, ..] => inflate(flate2::bufread::GzDecoder::new(bytes))?,
         [0x78, b, ..] if (0x78u16 * 256 + u16::from(*b)) % 31 == 0 => {
-            inflate(flate2::read::ZlibDecoder::new(bytes))?
+            inflate(flate2::bufread::ZlibDecoder::new(bytes))?
         }
         _ => bytes.to_vec(),
     };
