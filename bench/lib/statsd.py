@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,26 +24,10 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 
+from util import free_port, kernel_udp_drops, prom_sum  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINES = 20
-
-
-def kernel_udp_drops():
-    with open("/proc/net/snmp") as f:
-        rows = [l.split() for l in f if l.startswith("Udp:")]
-    head, vals = rows[0], rows[1]
-    d = dict(zip(head[1:], (int(v) for v in vals[1:])))
-    # Datagrams the kernel dropped because a socket's receive buffer was full: the receiver
-    # did not keep up. Machine-wide, so nothing else should receive UDP during a run.
-    return d.get("RcvbufErrors", 0)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def prom(url):
@@ -56,16 +39,6 @@ def prom(url):
         key, _, val = line.rpartition(" ")
         out[key] = float(val)
     return out
-
-
-def metric(m, name, **labels):
-    total = 0.0
-    for k, v in m.items():
-        if k.split("{")[0] != name:
-            continue
-        if all('%s="%s"' % (lk, lv) in k for lk, lv in labels.items()):
-            total += v
-    return total
 
 
 def wait_http(url, deadline=30):
@@ -100,7 +73,7 @@ def run_lookout(bin_path, flood_bin, rates, seconds):
             before, kbefore = prom(url), kernel_udp_drops()
             sent = flood(flood_bin, port, rate, seconds)
             # The socket buffer may still hold a backlog: wait until the count stops moving.
-            received = lambda m: metric(m, "lookout_ingest_points_received_total", proto="statsd_udp")
+            received = lambda m: prom_sum(m, "lookout_ingest_points_received_total", proto="statsd_udp")
             after, last, still = prom(url), -1.0, 0
             for _ in range(100):
                 time.sleep(0.2)
@@ -111,8 +84,8 @@ def run_lookout(bin_path, flood_bin, rates, seconds):
                     break
             kafter = kernel_udp_drops()
             got = received(after) - received(before)
-            app_drops = (metric(after, "lookout_ingest_udp_dropped_total", proto="statsd_udp")
-                         - metric(before, "lookout_ingest_udp_dropped_total", proto="statsd_udp"))
+            app_drops = (prom_sum(after, "lookout_ingest_udp_dropped_total", proto="statsd_udp")
+                         - prom_sum(before, "lookout_ingest_udp_dropped_total", proto="statsd_udp"))
             steps.append({"rate": rate, "sent": sent, "lines_aggregated": int(got),
                           "app_dropped_datagrams": int(app_drops), "kernel_dropped": kafter - kbefore})
             print("lookout  %8d/s  sent %9d lines  aggregated %9d  dropped: lookout %d, kernel %d"
