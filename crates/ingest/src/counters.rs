@@ -41,16 +41,6 @@ const RECORDS_RECEIVED_HELP: &str = "Log records received, by protocol.";
 const RECORDS_INVALID_HELP: &str = "Records (lines, pickle entries or frames) refused.";
 const REJECTED_BY_PEER_HELP: &str = "Records refused or dropped, by sending host.";
 
-/// The count of UDP datagrams a listener could not receive or had to drop because parsing
-/// fell behind, per protocol, so a StatsD flood and a syslog flood can be told apart.
-pub(crate) fn udp_dropped(registry: &Registry, proto: &str) -> Counter {
-    registry.counter(
-        UDP_DROPPED,
-        "UDP datagrams that could not be received or were dropped for lack of capacity.",
-        &[("proto", proto)],
-    )
-}
-
 /// Counting and rate-limited logging for one protocol (`graphite_tcp`, `graphite_udp`,
 /// `pickle`, `http`). Shared by all connections of a listener.
 pub(crate) struct ProtoCounters {
@@ -90,6 +80,17 @@ impl ProtoCounters {
 
     pub(crate) fn proto(&self) -> &'static str {
         self.proto
+    }
+
+    /// The count of UDP datagrams this listener could not receive or had to drop because
+    /// parsing fell behind, per protocol, so a StatsD flood and a syslog flood can be told
+    /// apart.
+    pub(crate) fn udp_dropped(&self) -> Counter {
+        self.registry.counter(
+            UDP_DROPPED,
+            "UDP datagrams that could not be received or were dropped for lack of capacity.",
+            &[("proto", self.proto)],
+        )
     }
 
     /// Counts one parsed batch from `peer`: its good points, and each refused record by

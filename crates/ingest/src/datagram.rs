@@ -13,7 +13,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lookout_core::selfmon::Counter;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -52,13 +51,11 @@ pub(crate) trait Datagrams {
 /// The socket and the bookkeeping of one UDP listener.
 pub(crate) struct Receiver {
     pub(crate) socket: UdpSocket,
-    /// The `proto` label, also the listener named in receive errors.
-    pub(crate) proto: &'static str,
     /// How log messages name this input ("syslog", "GELF", "UDP").
     pub(crate) what: &'static str,
+    /// The protocol's counters; their `proto` label also names the listener in receive
+    /// errors and in `lookout_ingest_udp_dropped_total{proto}`.
     pub(crate) counters: Arc<ProtoCounters>,
-    /// `lookout_ingest_udp_dropped_total{proto}`: datagrams dropped or not received.
-    pub(crate) dropped: Counter,
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Size of the receive buffer: the largest datagram kept whole, plus one where the
     /// listener wants to see that a datagram was larger.
@@ -71,14 +68,14 @@ pub(crate) struct Receiver {
 pub(crate) async fn receive<D: Datagrams>(receiver: Receiver, mut datagrams: D) {
     let Receiver {
         socket,
-        proto,
         what,
         counters,
-        dropped,
         mut shutdown,
         buffer,
         housekeeping,
     } = receiver;
+    let proto = counters.proto();
+    let dropped = counters.udp_dropped();
     let mut datagram = vec![0u8; buffer];
     let mut pending = D::Batch::default();
     let mut spare: Option<D::Batch> = None;

@@ -29,7 +29,7 @@ use tracing::{debug, warn};
 
 use crate::accept::{accept_loop_with, AcceptBounds};
 use crate::clock::now_unix_ns;
-use crate::counters::{udp_dropped, ProtoCounters};
+use crate::counters::ProtoCounters;
 use crate::datagram::{receive, Datagrams, Receiver};
 use crate::error::Error;
 use crate::ingest::Shared;
@@ -322,9 +322,7 @@ async fn serve_udp(shared: Arc<LogShared>, socket: UdpSocket) {
     let counters = Arc::new(ProtoCounters::for_logs(shared.registry.clone(), PROTO_UDP));
     let receiver = Receiver {
         socket,
-        proto: PROTO_UDP,
         what: "syslog",
-        dropped: udp_dropped(&shared.registry, PROTO_UDP),
         shutdown: shared.shutdown.clone(),
         buffer: MAX_DATAGRAM_BYTES,
         housekeeping: None,

@@ -15,7 +15,7 @@ use lookout_proto::{graphite, LineError};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use crate::counters::{udp_dropped, ProtoCounters};
+use crate::counters::ProtoCounters;
 use crate::datagram::{receive, Datagrams, Receiver};
 use crate::ingest::Shared;
 use crate::now_unix;
@@ -81,9 +81,7 @@ pub(crate) async fn serve_datagrams(
     let max = shared.config.max_udp_datagram_bytes;
     let receiver = Receiver {
         socket,
-        proto,
         what: "UDP",
-        dropped: udp_dropped(&shared.registry, proto),
         shutdown: shared.shutdown.clone(),
         // One byte more than allowed, so an oversized datagram shows as a full buffer.
         buffer: max + 1,
