@@ -4,19 +4,8 @@
 //! component is a non-empty dotted name, a missing host is the peer's.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use lookout_fuzz::{mode, NOW_NS};
-use lookout_proto::syslog;
+use lookout_fuzz::check_syslog_behind_pri;
 
 fuzz_target!(|data: &[u8]| {
-    let (pri, rest) = mode(data);
-    let pri = pri % 192;
-    let mut msg = format!("<{pri}>1 ").into_bytes();
-    msg.extend_from_slice(rest);
-    if let Ok(r) = syslog::parse_message(&msg, NOW_NS, "peer") {
-        assert_eq!(r.facility, Some(pri / 8));
-        assert_eq!(r.severity as u8, pri % 8);
-        assert!(r.message.len() <= lookout_core::limits::MAX_SYSLOG_MESSAGE_BYTES);
-        assert!(!r.component.is_empty() && !r.component.split('.').any(str::is_empty));
-        assert!(!r.host.is_empty());
-    }
+    check_syslog_behind_pri(data, "1 ");
 });

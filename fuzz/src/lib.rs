@@ -31,3 +31,21 @@ pub fn mode(data: &[u8]) -> (u8, &[u8]) {
         None => (0, data),
     }
 }
+
+/// Parses `data` as a syslog message behind a `<PRI>` built from its first byte and followed
+/// by `after_pri` (`"1 "` for the 5424 path, `""` for the lenient 3164 one), and checks what
+/// every accepted message must hold: PRI's facility and severity, a bounded message, a
+/// non-empty dotted component, a host (the peer's when the message names none).
+pub fn check_syslog_behind_pri(data: &[u8], after_pri: &str) {
+    let (pri, rest) = mode(data);
+    let pri = pri % 192;
+    let mut msg = format!("<{pri}>{after_pri}").into_bytes();
+    msg.extend_from_slice(rest);
+    if let Ok(r) = lookout_proto::syslog::parse_message(&msg, NOW_NS, "peer") {
+        assert_eq!(r.facility, Some(pri / 8));
+        assert_eq!(r.severity as u8, pri % 8);
+        assert!(r.message.len() <= lookout_core::limits::MAX_SYSLOG_MESSAGE_BYTES);
+        assert!(!r.component.is_empty() && !r.component.split('.').any(str::is_empty));
+        assert!(!r.host.is_empty());
+    }
+}
