@@ -9,14 +9,7 @@ use std::io;
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns (before, after). Never lowers
 /// it and changes nothing when it is already at the hard limit.
 pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one `rlimit` into the struct we own and pass by pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let mut lim = nofile()?;
     let before = lim.rlim_cur;
     if lim.rlim_cur >= lim.rlim_max {
         return Ok((before, before));
@@ -31,15 +24,20 @@ pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
 
 /// The soft `RLIMIT_NOFILE` now in force.
 pub fn open_files_limit() -> io::Result<u64> {
+    Ok(nofile()?.rlim_cur)
+}
+
+/// The current (soft, hard) `RLIMIT_NOFILE`.
+fn nofile() -> io::Result<libc::rlimit> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: as in `raise_open_files_limit`.
+    // SAFETY: getrlimit writes one `rlimit` into the struct we own and pass by pointer.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(lim.rlim_cur)
+    Ok(lim)
 }
 
 #[cfg(test)]
