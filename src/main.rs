@@ -10,6 +10,7 @@ mod datadir;
 mod events;
 mod http;
 mod import;
+mod memory;
 mod selfmetrics;
 mod serve;
 

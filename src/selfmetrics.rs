@@ -1,5 +1,6 @@
 //! Writes lookout's own counters into its metrics store as `lookout.*` series, so they graph
-//! and alert like any other metric, and refreshes the process gauges (resident memory).
+//! and alert like any other metric, and refreshes the process gauges (resident memory, and the
+//! allocator's in-use and free bytes that tell a leak from memory only held).
 
 use std::sync::Arc;
 
@@ -11,6 +12,8 @@ pub struct SelfMetrics {
     store: Arc<lookout_tsdb::Tsdb>,
     registry: Arc<Registry>,
     rss: Gauge,
+    heap_in_use: Gauge,
+    heap_free: Gauge,
 }
 
 impl SelfMetrics {
@@ -20,17 +23,33 @@ impl SelfMetrics {
             "Resident memory of the lookout process.",
             &[],
         );
+        let heap_in_use = registry.gauge(
+            "lookout_process_heap_in_use_bytes",
+            "Memory the allocator has handed out and lookout has not freed.",
+            &[],
+        );
+        let heap_free = registry.gauge(
+            "lookout_process_heap_free_bytes",
+            "Memory lookout freed that the allocator keeps for reuse (resident until released).",
+            &[],
+        );
         SelfMetrics {
             store,
             registry,
             rss,
+            heap_in_use,
+            heap_free,
         }
     }
 
     /// Samples every self-metric at `now` and appends them (buffered: they ride the next sync).
     pub fn write(&self, now: i64) {
-        if let Some(bytes) = resident_bytes() {
+        if let Some(bytes) = crate::memory::resident_bytes() {
             self.rss.set(bytes as i64);
+        }
+        if let Some(heap) = crate::memory::heap_stats() {
+            self.heap_in_use.set(heap.in_use as i64);
+            self.heap_free.set(heap.free as i64);
         }
         let points: Vec<Point> = self
             .registry
@@ -46,11 +65,4 @@ impl SelfMetrics {
             warn!("writing self-metrics failed: {e}");
         }
     }
-}
-
-/// Resident set size from /proc/self/statm (pages × page size); `None` off Linux.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
 }

@@ -35,6 +35,9 @@ pub const LOGS_DIR: &str = "logs";
 /// How often the engine's background work (head flush, compaction, rollups, retention) runs.
 /// Five seconds keeps flushes small and frequent without measurable load when idle.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(5);
+/// How often free heap pages go back to the OS: often enough that a flushed head's memory
+/// leaves the resident set within a minute, rarely enough that the walk costs nothing.
+const RELEASE_MEMORY_EVERY: Duration = Duration::from_secs(60);
 /// How long shutdown waits for listeners and HTTP to finish before closing the store anyway.
 /// Listeners finish one batch each, which takes milliseconds; 30 s covers a stalled disk.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -487,6 +490,18 @@ fn spawn_timers(
             }
             Err(e) => error!("metrics store maintenance failed: {e}"),
         }
+    }));
+    // Heads flushed and merges finished leave their memory in the allocator's free lists;
+    // handing it back keeps the resident set near what is in use (src/memory.rs).
+    handles.push(every(RELEASE_MEMORY_EVERY, shutdown.clone(), || {
+        let (before, started) = (crate::memory::resident_bytes(), std::time::Instant::now());
+        crate::memory::release_free_memory();
+        debug!(
+            before = before.unwrap_or(0),
+            after = crate::memory::resident_bytes().unwrap_or(0),
+            took_us = started.elapsed().as_micros() as u64,
+            "returned free heap pages to the OS"
+        );
     }));
     let writer = crate::selfmetrics::SelfMetrics::new(tsdb, registry);
     handles.push(every(config.selfmon_interval, shutdown, move || {

@@ -208,7 +208,7 @@ class Soak:
         h = Http(lk.ports["http"])
         rows = []
         csv_path = os.path.join(self.out, "soak.csv")
-        fields = ["t_s", "rss_mib", "p99_query_ms", "queries", "metric_lag_ms", "log_lag_ms", "fds",
+        fields = ["t_s", "rss_mib", "heap_in_use_mib", "p99_query_ms", "queries", "metric_lag_ms", "log_lag_ms", "fds",
                   "data_dir_mib", "errors"]
         t_begin = time.time()
         try:
@@ -227,7 +227,9 @@ class Soak:
                     with self.lock:
                         lat, self.lat = self.lat, []
                         errors = sum(self.errors.values())
+                    in_use = self_metric(h, "lookout_process_heap_in_use_bytes")
                     row = {"t_s": round(time.time() - t_begin), "rss_mib": round(rss(lk.pid) / 2**20, 1),
+                           "heap_in_use_mib": round(in_use / 2**20, 1) if in_use is not None else "",
                            "p99_query_ms": round(pct(lat, 99) * 1000, 1) if lat else "",
                            "queries": len(lat),
                            "metric_lag_ms": round(ml * 1000, 1) if ml is not None else "",
@@ -242,6 +244,20 @@ class Soak:
             self.stop.set()
             lk.stop()
         return rows, csv_path
+
+
+def self_metric(h, name):
+    """One unlabelled gauge from lookout's GET /metrics, or None."""
+    try:
+        st, body = h.get("/metrics")
+    except OSError:
+        return None
+    if st != 200:
+        return None
+    for line in body.decode("utf-8", "replace").splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
 
 
 def fit(xs, ys):
@@ -280,11 +296,11 @@ set key autotitle columnhead
 set multiplot layout 3,1 title 'lookout soak'
 set xlabel 'seconds'
 set ylabel 'MiB'
-plot '%s' using 1:2 with lines title 'RSS', '' using 1:8 with lines title 'data dir'
+plot '%s' using 1:2 with lines title 'RSS', '' using 1:3 with lines title 'heap in use', '' using 1:9 with lines title 'data dir'
 set ylabel 'ms'
-plot '%s' using 1:3 with lines title 'p99 query latency'
+plot '%s' using 1:4 with lines title 'p99 query latency'
 set ylabel 'ms'
-plot '%s' using 1:5 with lines title 'metric lag', '' using 1:6 with lines title 'log lag'
+plot '%s' using 1:6 with lines title 'metric lag', '' using 1:7 with lines title 'log lag'
 unset multiplot
 """ % (png, csv_path, csv_path, csv_path)
     r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True, timeout=60)
@@ -296,14 +312,16 @@ unset multiplot
 
 def report(rows, minutes, out, cmd, load_before, sent, errors, source):
     def row_md(label, r):
-        return "| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            label, r["t_s"], r["rss_mib"], r["p99_query_ms"], r["metric_lag_ms"], r["log_lag_ms"], r["fds"],
+        return "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            label, r["t_s"], r["rss_mib"], r["heap_in_use_mib"], r["p99_query_ms"], r["metric_lag_ms"], r["log_lag_ms"], r["fds"],
             r["data_dir_mib"])
-    lines = ["| interval | t (s) | RSS MiB | p99 query ms | metric lag ms | log lag ms | open fds | data dir MiB |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| interval | t (s) | RSS MiB | heap in use MiB | p99 query ms | metric lag ms | log lag ms | open fds "
+             "| data dir MiB |",
+             "|---|---|---|---|---|---|---|---|---|"]
     if rows:
         lines += [row_md("first", rows[0]), row_md("middle", rows[len(rows) // 2]), row_md("last", rows[-1])]
     v_rss = verdict(rows, "rss_mib", 0.05, 8.0)
+    v_heap = verdict(rows, "heap_in_use_mib", 0.05, 8.0)
     v_ml = verdict(rows, "metric_lag_ms", 0.5, 50.0)
     v_ll = verdict(rows, "log_lag_ms", 0.5, 50.0)
     v_q = verdict(rows, "p99_query_ms", 0.5, 20.0)
@@ -312,6 +330,7 @@ def report(rows, minutes, out, cmd, load_before, sent, errors, source):
               "limit):", "", "| figure | slope per hour | change over the half | mean | limit | grows without bound? |",
               "|---|---|---|---|---|---|"]
     for name, v, lim in (("RSS (MiB)", v_rss, "max(5 % of mean, 8 MiB)"),
+                         ("heap in use (MiB)", v_heap, "max(5 % of mean, 8 MiB)"),
                          ("metric ingest lag (ms)", v_ml, "max(50 % of mean, 50 ms)"),
                          ("log ingest lag (ms)", v_ll, "max(50 % of mean, 50 ms)"),
                          ("p99 query latency (ms)", v_q, "max(50 % of mean, 20 ms)"),

@@ -100,80 +100,62 @@ pub(crate) fn write_block(
     sections: &[(&str, Arc<Rows>)],
     level: i32,
 ) -> Result<Block> {
-    write_block_replacing(path, partition_start, flush_lsn, sections, level, None)
+    write_block_with(path, partition_start, flush_lsn, level, None, |w| {
+        for (component, rows) in sections {
+            w.push(component, rows)?;
+        }
+        Ok(())
+    })
 }
 
-/// [`write_block`] for a merged block: `replaces_from` (the oldest flush id it replaces) is
-/// written after the index's sections, so a crash that leaves its sources behind is repaired
-/// at open.
-pub(crate) fn write_block_replacing(
+/// Writes a block atomically whose sections `fill` hands to a [`SectionWriter`] one at a
+/// time, in file order. Each section goes to the file as soon as it is encoded, so writing
+/// a block holds one section's compressed bytes, not the block's: a merge streams a whole
+/// partition through it. `replaces_from` (a merged block's oldest replaced flush id) is
+/// written after the index's sections, so a crash that leaves a merge's sources behind is
+/// repaired at open. An error from `fill` abandons the file (the target keeps its old
+/// content) and is returned as it is.
+pub(crate) fn write_block_with(
     path: &Path,
     partition_start: i64,
     flush_lsn: u64,
-    sections: &[(&str, Arc<Rows>)],
     level: i32,
     replaces_from: Option<u64>,
+    fill: impl FnOnce(&mut SectionWriter<'_>) -> Result<()>,
 ) -> Result<Block> {
-    let mut body = Vec::new();
-    let mut metas = Vec::with_capacity(sections.len());
     // One compression context for the whole block: creating one per column cost as much as
     // compressing a small column.
     let mut zstd = zstd::bulk::Compressor::new(level).map_err(|e| Error::io(path, e))?;
-    for (component, rows) in sections {
-        let offset = body.len() as u64;
-        encode_section(&mut body, rows, &mut zstd).map_err(|e| Error::io(path, e))?;
-        let len = body.len() as u64 - offset;
-        let mut severity_counts = [0u64; 8];
-        for s in &rows.severity {
-            severity_counts[usize::from(*s & 7)] += 1;
+    // `write_atomic` speaks io::Error; `fill`'s errors (a damaged merge source, a failed
+    // write, each already with its path) wait here and are returned as they are.
+    let mut fill_error = None;
+    let mut written = None;
+    let result = lookout_disk::write_atomic(path, |out| {
+        let mut w = SectionWriter {
+            path,
+            out,
+            zstd: &mut zstd,
+            scratch: Vec::new(),
+            body_len: 0,
+            crc: crc32fast::Hasher::new(),
+            metas: Vec::new(),
+        };
+        if let Err(e) = fill(&mut w) {
+            fill_error = Some(e);
+            return Err(std::io::Error::other("block writer stopped"));
         }
-        let (min_ts, max_ts) = rows.time_bounds().unwrap_or((0, 0));
-        metas.push(SectionMeta {
-            component: component.to_string(),
-            count: rows.len() as u64,
-            min_ts,
-            max_ts,
-            severity_counts,
-            offset,
-            len,
-            crc: crc32fast::hash(&body[offset as usize..]),
-        });
+        let len = w.finish(flush_lsn, partition_start, replaces_from)?;
+        written = Some((w.metas, len));
+        Ok(())
+    });
+    if let Some(e) = fill_error {
+        return Err(e);
     }
+    result?;
+    let (metas, file_len) =
+        written.ok_or_else(|| Error::InvalidQuery("block not written".into()))?;
     let min_ts = metas.iter().map(|m| m.min_ts).min().unwrap_or(0);
     let max_ts = metas.iter().map(|m| m.max_ts).max().unwrap_or(0);
-    let index_start = body.len();
-    put_uvarint(&mut body, flush_lsn);
-    put_ivarint(&mut body, partition_start);
-    put_uvarint(&mut body, metas.len() as u64);
-    for m in &metas {
-        put_bytes(&mut body, m.component.as_bytes());
-        put_uvarint(&mut body, m.count);
-        put_ivarint(&mut body, m.min_ts);
-        put_ivarint(&mut body, m.max_ts);
-        for c in m.severity_counts {
-            put_uvarint(&mut body, c);
-        }
-        put_uvarint(&mut body, m.offset);
-        put_uvarint(&mut body, m.len);
-        body.extend_from_slice(&m.crc.to_le_bytes());
-    }
-    if let Some(first) = replaces_from {
-        put_uvarint(&mut body, first);
-    }
-    let index_len = (body.len() - index_start) as u32;
-    let index_crc = crc32fast::hash(&body[index_start..]);
-    body.extend_from_slice(&index_len.to_le_bytes());
-    body.extend_from_slice(&index_crc.to_le_bytes());
-    let footer = lookout_disk::encode_footer(
-        crc32fast::hash(&body),
-        body.len() as u64,
-        BLOCK_VERSION,
-        BLOCK_MAGIC,
-    );
-    lookout_disk::write_atomic(path, |w| {
-        w.write_all(&body)?;
-        w.write_all(&footer)
-    })?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     Ok(Block {
         path: path.to_path_buf(),
@@ -184,9 +166,100 @@ pub(crate) fn write_block_replacing(
         partition_start,
         min_ts,
         max_ts,
-        file_len: (body.len() + footer.len()) as u64,
+        file_len,
         sections: metas,
     })
+}
+
+/// Where [`write_block_with`]'s caller puts sections: each is encoded, written through and
+/// forgotten but for its index entry.
+pub(crate) struct SectionWriter<'a> {
+    /// The block's path, for errors.
+    path: &'a Path,
+    out: &'a mut dyn std::io::Write,
+    zstd: &'a mut zstd::bulk::Compressor<'static>,
+    /// One section's encoding, reused.
+    scratch: Vec<u8>,
+    body_len: u64,
+    /// CRC of the body so far, for the footer.
+    crc: crc32fast::Hasher,
+    metas: Vec<SectionMeta>,
+}
+
+impl SectionWriter<'_> {
+    /// Appends one section: `component`'s records in (time, sequence) order, at most
+    /// [`MAX_SECTION_ROWS`] of them (the caller cuts).
+    pub(crate) fn push(&mut self, component: &str, rows: &Rows) -> Result<()> {
+        let mut section = std::mem::take(&mut self.scratch);
+        section.clear();
+        let written =
+            encode_section(&mut section, rows, self.zstd).and_then(|()| self.write(&section));
+        let crc = crc32fast::hash(&section);
+        let len = section.len() as u64;
+        self.scratch = section;
+        written.map_err(|e| Error::io(self.path, e))?;
+        let mut severity_counts = [0u64; 8];
+        for s in &rows.severity {
+            severity_counts[usize::from(*s & 7)] += 1;
+        }
+        let (min_ts, max_ts) = rows.time_bounds().unwrap_or((0, 0));
+        self.metas.push(SectionMeta {
+            component: component.to_string(),
+            count: rows.len() as u64,
+            min_ts,
+            max_ts,
+            severity_counts,
+            offset: self.body_len - len,
+            len,
+            crc,
+        });
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.crc.update(bytes);
+        self.body_len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the index, its trailer and the footer; returns the file's length.
+    fn finish(
+        &mut self,
+        flush_lsn: u64,
+        partition_start: i64,
+        replaces_from: Option<u64>,
+    ) -> std::io::Result<u64> {
+        let mut index = Vec::new();
+        put_uvarint(&mut index, flush_lsn);
+        put_ivarint(&mut index, partition_start);
+        put_uvarint(&mut index, self.metas.len() as u64);
+        for m in &self.metas {
+            put_bytes(&mut index, m.component.as_bytes());
+            put_uvarint(&mut index, m.count);
+            put_ivarint(&mut index, m.min_ts);
+            put_ivarint(&mut index, m.max_ts);
+            for c in m.severity_counts {
+                put_uvarint(&mut index, c);
+            }
+            put_uvarint(&mut index, m.offset);
+            put_uvarint(&mut index, m.len);
+            index.extend_from_slice(&m.crc.to_le_bytes());
+        }
+        if let Some(first) = replaces_from {
+            put_uvarint(&mut index, first);
+        }
+        let index_crc = crc32fast::hash(&index);
+        let index_len = u32::try_from(index.len())
+            .map_err(|_| std::io::Error::other("block index over 4 GiB"))?;
+        index.extend_from_slice(&index_len.to_le_bytes());
+        index.extend_from_slice(&index_crc.to_le_bytes());
+        self.write(&index)?;
+        let crc = std::mem::replace(&mut self.crc, crc32fast::Hasher::new()).finalize();
+        let footer = lookout_disk::encode_footer(crc, self.body_len, BLOCK_VERSION, BLOCK_MAGIC);
+        self.out.write_all(&footer)?;
+        Ok(self.body_len + footer.len() as u64)
+    }
 }
 
 fn encode_section(

@@ -12,20 +12,21 @@
 //! and paging cursors are the same before and after a merge; a query that snapshotted the
 //! sources keeps reading them through their open file handles.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::fs;
 use std::sync::Arc;
 
-use crate::block::{write_block_replacing, Block, Need, SectionMeta, MAX_SECTION_ROWS};
+use crate::block::{write_block_with, Block, Need, SectionMeta, MAX_SECTION_ROWS};
 use crate::error::{Error, Result};
 use crate::filenames::{block_file_name, BLOCKS_DIR};
 use crate::rows::{HostIds, Rows};
 use crate::store::LogStore;
 
-/// Most bytes of source blocks one merge reads. A merge decodes a component's records of the
-/// partition at once, roughly ten times their compressed size; 16 MiB bounds that near
-/// 160 MiB. The partitions this is for (a quiet server's ~6 small blocks an hour) are far
-/// below it; blocks a busy server flushes at the head budget are few per hour anyway.
+/// Most bytes of source blocks one merge reads. Memory does not depend on it (the merge
+/// streams), but a merge holds the flush lock, and 16 MiB of sources decode and re-encode in
+/// well under a second. The partitions this is for (a quiet server's ~6 small blocks an hour)
+/// are far below it; blocks a busy server flushes at the head budget are few per hour anyway.
 pub(crate) const MERGE_MAX_BYTES: u64 = 16 << 20;
 
 /// Seconds after a partition's end plus one flush interval before it counts as closed: late
@@ -126,27 +127,22 @@ impl LogStore {
                     .push((b, s));
             }
         }
-        let mut sections: Vec<(&str, Arc<Rows>)> = Vec::new();
-        for (component, parts) in by_component {
-            let decoded = parts
-                .iter()
-                .map(|(b, s)| b.read_section(s, Need::Records))
-                .collect::<Result<Vec<Rows>>>()?;
-            for rows in merge_sorted(&decoded) {
-                sections.push((component, Arc::new(rows)));
-            }
-        }
         let path = self
             .dir()
             .join(BLOCKS_DIR)
             .join(block_file_name(newest.partition_start, newest.flush_id));
-        write_block_replacing(
+        write_block_with(
             &path,
             newest.partition_start,
             flush_lsn,
-            &sections,
             self.config.zstd_level,
             Some(replaces_from),
+            |w| {
+                for (component, runs) in by_component {
+                    merge_component(runs, |rows| w.push(component, rows))?;
+                }
+                Ok(())
+            },
         )
     }
 
@@ -172,24 +168,76 @@ impl LogStore {
     }
 }
 
-/// The rows of `parts` (each in (time, sequence) order, as sections are) in one (time,
-/// sequence) order, cut into sections of at most [`MAX_SECTION_ROWS`].
-fn merge_sorted(parts: &[Rows]) -> Vec<Rows> {
-    let mut order: Vec<(i64, u64, usize, usize)> = Vec::new();
-    for (p, rows) in parts.iter().enumerate() {
-        order.extend((0..rows.len()).map(|i| (rows.ts[i], rows.seq[i], p, i)));
-    }
-    order.sort_unstable();
-    let mut out = Vec::with_capacity(order.len().div_ceil(MAX_SECTION_ROWS));
-    for piece in order.chunks(MAX_SECTION_ROWS) {
-        let mut rows = Rows::default();
-        let mut hosts = HostIds::default();
-        for &(_, _, p, i) in piece {
-            rows.push_row(&parts[p], i, &mut hosts);
+/// Merges one component's source sections (each in (time, sequence) order, as sections
+/// are) into one (time, sequence) order and hands it to `emit` in sections of at most
+/// [`MAX_SECTION_ROWS`]. Returns the most source sections it held decoded at once.
+///
+/// Streaming: a source section is decoded only when the merge reaches its first time, and
+/// dropped when it is used up, so the merge holds the sections that overlap in time (about
+/// one per source block, since a block's sections of a component follow each other) and one
+/// output section, whatever the partition's size.
+fn merge_component(
+    mut runs: Vec<(&Block, &SectionMeta)>,
+    mut emit: impl FnMut(&Rows) -> Result<()>,
+) -> Result<usize> {
+    // Waiting sections, latest first, so the next to open is popped off the end.
+    runs.sort_by_key(|(_, m)| std::cmp::Reverse(m.min_ts));
+    let mut open: Vec<(Rows, usize)> = Vec::new();
+    // The next row of every open section: (time, sequence, index into `open`).
+    let mut heap: BinaryHeap<Reverse<(i64, u64, usize)>> = BinaryHeap::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut out = Rows::default();
+    let mut hosts = HostIds::default();
+    let mut peak = 0;
+    loop {
+        // Open every waiting section that could hold the next row: all its rows are at or
+        // after its min_ts, so one starting after the heap's least time can wait.
+        while let Some(&(b, m)) = runs.last() {
+            let next_ts = heap.peek().map(|Reverse((ts, _, _))| *ts);
+            if next_ts.is_some_and(|ts| m.min_ts > ts) {
+                break;
+            }
+            runs.pop();
+            let rows = b.read_section(m, Need::Records)?;
+            if rows.is_empty() {
+                continue;
+            }
+            let key = (rows.ts[0], rows.seq[0]);
+            let slot = match free.pop() {
+                Some(slot) => {
+                    open[slot] = (rows, 0);
+                    slot
+                }
+                None => {
+                    open.push((rows, 0));
+                    open.len() - 1
+                }
+            };
+            heap.push(Reverse((key.0, key.1, slot)));
+            peak = peak.max(open.len() - free.len());
         }
-        out.push(rows);
+        let Some(Reverse((_, _, slot))) = heap.pop() else {
+            break;
+        };
+        let (rows, i) = &mut open[slot];
+        out.push_row(rows, *i, &mut hosts);
+        *i += 1;
+        if *i < rows.len() {
+            heap.push(Reverse((rows.ts[*i], rows.seq[*i], slot)));
+        } else {
+            *rows = Rows::default();
+            free.push(slot);
+        }
+        if out.len() == MAX_SECTION_ROWS {
+            emit(&out)?;
+            out = Rows::default();
+            hosts.clear();
+        }
     }
-    out
+    if !out.is_empty() {
+        emit(&out)?;
+    }
+    Ok(peak)
 }
 
 #[cfg(test)]
@@ -383,6 +431,53 @@ mod tests {
             }
         }
         assert_eq!(n, want.len());
+    }
+
+    #[test]
+    fn a_merge_holds_one_decoded_section_per_source_block() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = open(dir.path());
+        let per_flush = 5 * MAX_SECTION_ROWS as i64;
+        for flush in 0..4i64 {
+            let batch: Vec<LogRecord> = (0..per_flush)
+                .map(|i| LogRecord {
+                    ts_ns: BASE * SEC + (i * 4 + flush) * (HOUR * SEC / per_flush / 4),
+                    component: "web".into(),
+                    host: format!("h{}", i % 3),
+                    severity: Severity::Info,
+                    facility: None,
+                    message: format!("flush {flush} line {i}").into_bytes(),
+                    fields: Vec::new(),
+                })
+                .collect();
+            s.append_records(&batch, Durability::Buffered)
+                .expect("append");
+            s.flush(BASE).expect("flush");
+        }
+        let blocks = s.read_state().blocks.clone();
+        let sources = pick_merge(&blocks, 3600, 600, LATER, &HashSet::new()).expect("a merge");
+        let runs: Vec<(&Block, &SectionMeta)> = sources
+            .iter()
+            .flat_map(|b| b.sections.iter().map(move |m| (b.as_ref(), m)))
+            .collect();
+        assert_eq!(runs.len(), 20, "five sections in each of four blocks");
+        let (mut sections, mut rows, mut last) = (0, 0, (i64::MIN, 0u64));
+        let peak = merge_component(runs, |out| {
+            sections += 1;
+            rows += out.len();
+            for i in 0..out.len() {
+                let key = (out.ts[i], out.seq[i]);
+                assert!(key > last, "merged rows out of order");
+                last = key;
+            }
+            Ok(())
+        })
+        .expect("merge");
+        assert_eq!((sections, rows), (20, 4 * per_flush as usize));
+        assert!(
+            peak <= 4,
+            "held {peak} decoded sections, want one per source block"
+        );
     }
 
     #[test]
