@@ -329,6 +329,20 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The wide count: every component over the whole span in about 100 buckets, as the
+    // histogram API's default step cuts it.
+    let all = Glob::new("*").expect("valid");
+    let (from, until) = ((END - SPAN_SECS) * SEC, (END + 1) * SEC);
+    g.bench_function("histogram_whole_span", |b| {
+        b.iter(|| {
+            let buckets = store
+                .histogram(&all, from, until, SPAN_SECS / 100)
+                .expect("histogram");
+            let total: u64 = buckets.iter().map(|b| b.counts.iter().sum::<u64>()).sum();
+            assert_eq!(total, ROWS as u64);
+            total
+        })
+    });
     g.throughput(Throughput::Elements(10_000));
     let batch: Vec<LogRecord> = data[..10_000].to_vec();
     let adir = tempfile::tempdir().expect("tempdir");

@@ -221,18 +221,11 @@ impl LogStore {
             )));
         }
         let step = step_secs.saturating_mul(NANOS_PER_SEC);
-        let mut buckets: BTreeMap<i64, [u64; 8]> = BTreeMap::new();
-        let mut add = |ts: i64, sev: u8, n: u64| {
-            if ts >= from && ts < until {
-                let k = (i128::from(ts) - i128::from(from)) / i128::from(step);
-                let start = (i128::from(from) + k * i128::from(step)) as i64;
-                buckets.entry(start).or_insert([0; 8])[usize::from(sev & 7)] += n;
-            }
-        };
+        let mut buckets = Buckets::new(from, until, step);
         let (blocks, head) = self.snapshot(component, from, until);
         for (_, rows) in &head {
             for i in 0..rows.len() {
-                add(rows.ts[i], rows.severity[i], 1);
+                buckets.add(rows.ts[i], rows.severity[i], 1);
             }
         }
         for b in blocks
@@ -243,36 +236,22 @@ impl LogStore {
                 s.max_ts >= from && s.min_ts < until && component.matches_prefix_of(&s.component)
             }) {
                 // A section inside one bucket is answered from its index counts alone.
-                if s.min_ts >= from && s.max_ts < until {
-                    let k0 = (i128::from(s.min_ts) - i128::from(from)) / i128::from(step);
-                    let k1 = (i128::from(s.max_ts) - i128::from(from)) / i128::from(step);
-                    if k0 == k1 {
-                        for (sev, n) in s.severity_counts.iter().enumerate() {
-                            if *n > 0 {
-                                add(s.min_ts, sev as u8, *n);
-                            }
+                if buckets.one_bucket(s.min_ts, s.max_ts) {
+                    for (sev, n) in s.severity_counts.iter().enumerate() {
+                        if *n > 0 {
+                            buckets.add(s.min_ts, sev as u8, *n);
                         }
-                        continue;
                     }
+                    continue;
                 }
                 match b.read_section(s, Need::Counts) {
-                    Ok(rows) => {
-                        for i in 0..rows.len() {
-                            add(rows.ts[i], rows.severity[i], 1);
-                        }
-                    }
+                    Ok(rows) => buckets.add_sorted(&rows),
                     Err(e @ Error::Corrupt { .. }) => self.note_corrupt_section(&e),
                     Err(e) => return Err(e),
                 }
             }
         }
-        Ok(buckets
-            .into_iter()
-            .map(|(start, counts)| HistogramBucket {
-                start: start.div_euclid(NANOS_PER_SEC),
-                counts,
-            })
-            .collect())
+        Ok(buckets.into_histogram())
     }
 
     fn run_components(&self, pattern: &Glob) -> Vec<ComponentNode> {
@@ -292,6 +271,105 @@ impl LogStore {
             }
         }
         ComponentNode::tree(pattern, counts.iter().map(|(c, n)| (c.as_str(), *n)))
+    }
+}
+
+/// A histogram's counts while it is being filled: bucket `k` covers
+/// `[from + k·step, from + (k+1)·step)`. Dense (a slot per bucket) when the range has at most
+/// [`DENSE_BUCKETS`] of them, which the HTTP API's cap guarantees; a map otherwise, so a
+/// library caller's huge range with a tiny step cannot allocate a slot per step.
+struct Buckets {
+    from: i64,
+    until: i64,
+    step: i64,
+    dense: Vec<[u64; 8]>,
+    sparse: BTreeMap<i64, [u64; 8]>,
+}
+
+/// Most buckets kept in a vector (8 counters each: 8 MiB at most).
+const DENSE_BUCKETS: i128 = 131_072;
+
+impl Buckets {
+    fn new(from: i64, until: i64, step: i64) -> Buckets {
+        let n = (i128::from(until) - i128::from(from)).max(0) / i128::from(step) + 1;
+        let dense = if n <= DENSE_BUCKETS {
+            vec![[0; 8]; n as usize]
+        } else {
+            Vec::new()
+        };
+        Buckets {
+            from,
+            until,
+            step,
+            dense,
+            sparse: BTreeMap::new(),
+        }
+    }
+
+    /// The bucket of `ts`, which lies in `[from, until)`.
+    fn index(&self, ts: i64) -> i128 {
+        (i128::from(ts) - i128::from(self.from)) / i128::from(self.step)
+    }
+
+    /// Whether every time in `[min, max]` lies in the range and in one bucket.
+    fn one_bucket(&self, min: i64, max: i64) -> bool {
+        min >= self.from && max < self.until && self.index(min) == self.index(max)
+    }
+
+    fn add(&mut self, ts: i64, sev: u8, n: u64) {
+        if ts < self.from || ts >= self.until {
+            return;
+        }
+        let k = self.index(ts);
+        let sev = usize::from(sev & 7);
+        if self.dense.is_empty() {
+            let start = (i128::from(self.from) + k * i128::from(self.step)) as i64;
+            self.sparse.entry(start).or_insert([0; 8])[sev] += n;
+        } else {
+            self.dense[k as usize][sev] += n;
+        }
+    }
+
+    /// Adds rows sorted by time (a block section): walks the bucket edges instead of
+    /// dividing per row.
+    fn add_sorted(&mut self, rows: &Rows) {
+        let mut i = rows.ts.partition_point(|&ts| ts < self.from);
+        if self.dense.is_empty() {
+            while i < rows.len() && rows.ts[i] < self.until {
+                self.add(rows.ts[i], rows.severity[i], 1);
+                i += 1;
+            }
+            return;
+        }
+        while i < rows.len() && rows.ts[i] < self.until {
+            let k = self.index(rows.ts[i]);
+            // The bucket's end, clamped to the range (the last bucket may be partial).
+            let end = (i128::from(self.from) + (k + 1) * i128::from(self.step))
+                .min(i128::from(self.until)) as i64;
+            let counts = &mut self.dense[k as usize];
+            while i < rows.len() && rows.ts[i] < end {
+                counts[usize::from(rows.severity[i] & 7)] += 1;
+                i += 1;
+            }
+        }
+    }
+
+    /// The non-empty buckets in time order, starts in seconds.
+    fn into_histogram(self) -> Vec<HistogramBucket> {
+        let to_bucket = |(start, counts): (i64, [u64; 8])| HistogramBucket {
+            start: start.div_euclid(NANOS_PER_SEC),
+            counts,
+        };
+        if self.dense.is_empty() {
+            return self.sparse.into_iter().map(to_bucket).collect();
+        }
+        let (from, step) = (self.from, self.step);
+        self.dense
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| c.iter().any(|n| *n > 0))
+            .map(|(k, c)| to_bucket((from + k as i64 * step, c)))
+            .collect()
     }
 }
 
@@ -350,6 +428,53 @@ mod tests {
     #[track_caller]
     fn check(text: &str, expected: Option<(i64, u64)>) {
         assert_eq!(parse_cursor(text).ok(), expected, "{text:?}");
+    }
+
+    /// The walk over sorted rows, the per-row path and the sparse map agree, edges included:
+    /// rows before `from`, at bucket starts, in a partial last bucket and at `until`.
+    #[test]
+    fn bucket_walk_matches_per_row_counting() {
+        let (from, until, step) = (1_000, 1_950, 100);
+        let mut rows = Rows::default();
+        let mut hosts = crate::rows::HostIds::default();
+        let mut t = 900i64;
+        let mut source = Rows::default();
+        while t <= 2_000 {
+            source.ts.push(t);
+            source.seq.push(t as u64);
+            source.severity.push((t % 8) as u8);
+            source.facility.push(0);
+            source.host_idx.push(0);
+            source.message_ends.push(0);
+            source.field_ends.push(0);
+            t += if t % 3 == 0 { 50 } else { 7 };
+        }
+        source.hosts.push("h".into());
+        for i in 0..source.len() {
+            rows.push_row(&source, i, &mut hosts);
+        }
+        let mut walked = Buckets::new(from, until, step);
+        walked.add_sorted(&rows);
+        let mut per_row = Buckets::new(from, until, step);
+        let mut sparse = Buckets::new(from, until, step);
+        sparse.dense = Vec::new();
+        for i in 0..rows.len() {
+            per_row.add(rows.ts[i], rows.severity[i], 1);
+            sparse.add(rows.ts[i], rows.severity[i], 1);
+        }
+        let want = format!("{:?}", sparse.into_histogram());
+        assert_eq!(format!("{:?}", walked.into_histogram()), want);
+        assert_eq!(format!("{:?}", per_row.into_histogram()), want);
+        let inside = rows
+            .ts
+            .iter()
+            .filter(|&&t| (from..until).contains(&t))
+            .count();
+        assert!(
+            inside > 20 && inside < rows.len(),
+            "{inside} of {}",
+            rows.len()
+        );
     }
 
     #[test]
