@@ -4,7 +4,6 @@
 //! Sockets, NUL framing and the clock are the listener's.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Read;
 
 use lookout_core::limits::{
     GELF_REASSEMBLY_TIMEOUT_SECS, MAX_GELF_CHUNKS, MAX_GELF_DECOMPRESSED_BYTES,
@@ -97,9 +96,11 @@ const DEFAULT_LEVEL: Severity = Severity::Alert;
 pub fn parse_payload(bytes: &[u8], now_ns: i64) -> Result<LogRecord, GelfError> {
     let json = match bytes {
         [0x1e, 0x0f, ..] => return Err(GelfError::Chunked),
-        [0x1f, 0x8b, ..] => inflate(flate2::bufread::GzDecoder::new(bytes))?,
+        [0x1f, 0x8b, ..] => {
+            crate::inflate::gunzip(bytes, MAX_GELF_DECOMPRESSED_BYTES).map_err(GelfError::from)?
+        }
         [0x78, b, ..] if (0x78u16 * 256 + u16::from(*b)) % 31 == 0 => {
-            inflate(flate2::bufread::ZlibDecoder::new(bytes))?
+            crate::inflate::unzlib(bytes, MAX_GELF_DECOMPRESSED_BYTES).map_err(GelfError::from)?
         }
         _ => bytes.to_vec(),
     };
@@ -110,17 +111,13 @@ pub fn parse_payload(bytes: &[u8], now_ns: i64) -> Result<LogRecord, GelfError> 
     record_from(object, now_ns)
 }
 
-/// Reads at most one byte past the limit, so a bomb costs the limit and no more.
-fn inflate(decoder: impl Read) -> Result<Vec<u8>, GelfError> {
-    let mut out = Vec::new();
-    decoder
-        .take(MAX_GELF_DECOMPRESSED_BYTES as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|_| GelfError::BadCompression)?;
-    if out.len() > MAX_GELF_DECOMPRESSED_BYTES {
-        return Err(GelfError::TooLarge);
+impl From<crate::inflate::InflateError> for GelfError {
+    fn from(e: crate::inflate::InflateError) -> GelfError {
+        match e {
+            crate::inflate::InflateError::Corrupt => GelfError::BadCompression,
+            crate::inflate::InflateError::TooLarge => GelfError::TooLarge,
+        }
     }
-    Ok(out)
 }
 
 fn record_from(object: Vec<(String, Value)>, now_ns: i64) -> Result<LogRecord, GelfError> {

@@ -16,6 +16,7 @@
 //!   other log protocols share.
 //! - [`ndjson`]: newline-delimited JSON log lines (`POST /api/v1/logs`).
 //! - [`gelf`]: GELF 1.1 payloads (plain, gzip, zlib) and chunked-UDP reassembly.
+//! - `inflate`: gzip and zlib under an output bound, with one inflater per thread.
 //! - [`whisper`]: Graphite's `.wsp` files (header, archives, valid points), for the importer.
 //! - [`statsd`]: StatsD lines (Etsy's, plus DogStatsD tags) to typed samples; aggregating them
 //!   is `lookout-ingest`'s.
@@ -28,6 +29,7 @@
 mod error;
 pub mod gelf;
 pub mod graphite;
+mod inflate;
 pub mod ndjson;
 mod number;
 pub mod pickle;
