@@ -269,6 +269,12 @@ pub fn builtin() -> Value {
             },
             graph(6, 12, "Points stored per second", "/s",
                 &["alias(perSecond(lookout.tsdb.points_appended_total), 'stored')"]),
+            // Resident against in use tells a leak (both climb) from memory the allocator
+            // only holds (the gap); the stat above shows the same resident series.
+            graph(0, 14, "Memory", "bytes", &[
+                "alias(lookout.process.resident_bytes, 'resident')",
+                "alias(lookout.process.heap_in_use_bytes, 'heap in use')",
+            ]),
         ],
     })
 }
