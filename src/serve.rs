@@ -562,17 +562,51 @@ fn log_open_report(r: &lookout_tsdb::OpenReport) {
 }
 
 /// Binds TCP on `addr` and UDP on the same port, as carbon and syslog daemons do; with port 0
-/// UDP takes the port TCP got, so one address serves both.
+/// UDP takes the port TCP got, so one address serves both. That port's UDP side may already be
+/// taken (TCP and UDP ports are separate spaces: any UDP client's ephemeral port can hold it),
+/// so with port 0 a few fresh ports are tried before giving up.
 async fn bind_tcp_and_udp(
     addr: SocketAddr,
     what: &str,
 ) -> anyhow::Result<(TcpListener, UdpSocket)> {
-    let tcp = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {what} TCP on {addr}"))?;
-    let udp_addr = tcp.local_addr()?;
-    let udp = bind_udp(udp_addr).with_context(|| format!("binding {what} UDP on {udp_addr}"))?;
-    Ok((tcp, udp))
+    bind_tcp_and_udp_with(addr, what, bind_udp).await
+}
+
+/// [`bind_tcp_and_udp`] with the UDP bind passed in, so a test can make it fail.
+async fn bind_tcp_and_udp_with(
+    addr: SocketAddr,
+    what: &str,
+    mut bind_udp: impl FnMut(SocketAddr) -> anyhow::Result<UdpSocket>,
+) -> anyhow::Result<(TcpListener, UdpSocket)> {
+    const ATTEMPTS_ON_PORT_0: usize = 16;
+    let attempts = if addr.port() == 0 {
+        ATTEMPTS_ON_PORT_0
+    } else {
+        1
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let tcp = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {what} TCP on {addr}"))?;
+        let udp_addr = tcp.local_addr()?;
+        match bind_udp(udp_addr) {
+            Ok(udp) => return Ok((tcp, udp)),
+            Err(e) if attempt < attempts && is_addr_in_use(&e) => {
+                debug!(
+                    "{what}: UDP port {} is taken, trying another",
+                    udp_addr.port()
+                );
+            }
+            Err(e) => return Err(e.context(format!("binding {what} UDP on {udp_addr}"))),
+        }
+    }
+}
+
+fn is_addr_in_use(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
 }
 
 /// Receive buffer asked for on every UDP listener. A sender does not wait for a UDP reader:
@@ -650,4 +684,55 @@ fn write_ready(path: &Path, bound: &Bound) -> anyhow::Result<()> {
     let body = serde_json::to_vec(bound)?;
     lookout_disk::write_atomic(path, |w| w.write_all(&body))
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_use() -> anyhow::Error {
+        std::io::Error::from(std::io::ErrorKind::AddrInUse).into()
+    }
+
+    /// With port 0, a UDP side already taken makes lookout try other ports; the pair it ends
+    /// with shares one port.
+    #[tokio::test]
+    async fn a_taken_udp_port_is_skipped_on_port_0() {
+        let mut calls = 0;
+        let (tcp, udp) = bind_tcp_and_udp_with(([127, 0, 0, 1], 0).into(), "test", |a| {
+            calls += 1;
+            if calls <= 3 {
+                Err(in_use())
+            } else {
+                bind_udp(a)
+            }
+        })
+        .await
+        .expect("bound");
+        assert_eq!(calls, 4);
+        assert_eq!(
+            tcp.local_addr().unwrap().port(),
+            udp.local_addr().unwrap().port()
+        );
+    }
+
+    /// A port the user chose is not silently replaced by another.
+    #[tokio::test]
+    async fn a_taken_udp_port_the_user_chose_is_an_error() {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = probe.local_addr().unwrap();
+        drop(probe);
+        let mut calls = 0;
+        let err = bind_tcp_and_udp_with(addr, "Graphite", |_| {
+            calls += 1;
+            Err(in_use())
+        })
+        .await
+        .expect_err("refused");
+        assert_eq!(calls, 1);
+        assert!(
+            format!("{err:#}").contains("binding Graphite UDP"),
+            "{err:#}"
+        );
+    }
 }
