@@ -271,19 +271,36 @@ def fit(xs, ys):
     return slope, my - slope * mx
 
 
+# The server's default flush interval: heads (and so memory, fds and the data dir) rise and fall
+# with this period, so the verdict compares one flush window's peak with the next.
+WINDOW_S = 600
+
+
 def verdict(rows, key, rel_limit, abs_limit):
-    """Linear fit over the second half: (slope per hour, change over that half, mean, bounded?).
-    Bounded when the fitted change over the half is below max(rel_limit x mean, abs_limit)."""
+    """Trend of the per-window peaks over the second half: (slope per hour, change over that half,
+    mean of the peaks, bounded?). Each series is a sawtooth with the flush period, so a fit to the
+    raw samples depends on where in a cycle the run stops (ending just before a flush reads as
+    growth, just after as shrinking); the peak of each whole flush window does not. Bounded when
+    the fitted change of the peaks over the half is below max(rel_limit x mean, abs_limit); a fall
+    (a busy neighbour going quiet) is not growth."""
     half = [r for r in rows[len(rows) // 2:] if r[key] != ""]
-    if len(half) < 3:
+    if not half:
         return None
-    xs = [r["t_s"] for r in half]
-    ys = [float(r[key]) for r in half]
+    per_window = {}
+    for r in half:
+        per_window.setdefault(int(r["t_s"]) // WINDOW_S, []).append(float(r[key]))
+    # Whole windows only: the first and last of the half are usually cut.
+    full = max(len(v) for v in per_window.values())
+    peaks = sorted((w, max(v)) for w, v in per_window.items() if len(v) >= 0.8 * full)
+    if len(peaks) < 3:
+        return None
+    xs = [w * WINDOW_S for w, _ in peaks]
+    ys = [p for _, p in peaks]
     slope, _ = fit(xs, ys)
     change = slope * (xs[-1] - xs[0])
     mean = sum(ys) / len(ys)
-    return {"slope_per_h": slope * 3600, "change": change, "mean": mean,
-            "bounded": abs(change) <= max(rel_limit * mean, abs_limit)}
+    return {"slope_per_h": slope * 3600, "change": change, "mean": mean, "windows": len(peaks),
+            "bounded": change <= max(rel_limit * mean, abs_limit)}
 
 
 def plot(csv_path, png):
@@ -310,7 +327,8 @@ unset multiplot
     return r.returncode == 0 and os.path.exists(png)
 
 
-def report(rows, minutes, out, cmd, load_before, sent, errors, source):
+def verdict_table(rows):
+    """The markdown table of first/middle/last samples and the growth verdict."""
     def row_md(label, r):
         return "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             label, r["t_s"], r["rss_mib"], r["heap_in_use_mib"], r["p99_query_ms"], r["metric_lag_ms"], r["log_lag_ms"], r["fds"],
@@ -326,9 +344,10 @@ def report(rows, minutes, out, cmd, load_before, sent, errors, source):
     v_ll = verdict(rows, "log_lag_ms", 0.5, 50.0)
     v_q = verdict(rows, "p99_query_ms", 0.5, 20.0)
     v_fd = verdict(rows, "fds", 0.05, 4.0)
-    lines += ["", "Linear fit over the second half (bounded = the fitted change over that half is under the "
-              "limit):", "", "| figure | slope per hour | change over the half | mean | limit | grows without bound? |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "Linear fit to the peak of each whole %d-s flush window in the second half (bounded = the fitted "
+              "change of the peaks over that half is under the limit):" % WINDOW_S, "",
+              "| figure | windows | slope per hour | change over the half | mean of peaks | limit | grows without bound? |",
+              "|---|---|---|---|---|---|---|"]
     for name, v, lim in (("RSS (MiB)", v_rss, "max(5 % of mean, 8 MiB)"),
                          ("heap in use (MiB)", v_heap, "max(5 % of mean, 8 MiB)"),
                          ("metric ingest lag (ms)", v_ml, "max(50 % of mean, 50 ms)"),
@@ -336,14 +355,19 @@ def report(rows, minutes, out, cmd, load_before, sent, errors, source):
                          ("p99 query latency (ms)", v_q, "max(50 % of mean, 20 ms)"),
                          ("open fds", v_fd, "max(5 % of mean, 4)")):
         if v is None:
-            lines.append("| %s | n/a | | | %s | not enough samples |" % (name, lim))
+            lines.append("| %s | < 3 | n/a | | | %s | not enough whole windows |" % (name, lim))
         else:
-            lines.append("| %s | %+.2f | %+.2f | %.2f | %s | %s |" % (name, v["slope_per_h"], v["change"], v["mean"],
-                                                                      lim, "no" if v["bounded"] else "**yes**"))
+            lines.append("| %s | %d | %+.2f | %+.2f | %.2f | %s | %s |" % (
+                name, v["windows"], v["slope_per_h"], v["change"], v["mean"], lim,
+                "no" if v["bounded"] else "**yes**"))
     bounded = all(v is None or v["bounded"] for v in (v_rss, v_ml, v_ll))
     lines += ["", "Verdict (RSS and both lags): %s." % (
         "nothing grows without bound" if bounded else "**something grows** (see the rows marked yes)")]
-    table = "\n".join(lines)
+    return "\n".join(lines)
+
+
+def report(rows, minutes, out, cmd, load_before, sent, errors, source):
+    table = verdict_table(rows)
     with open(os.path.join(out, "table.md"), "w") as f:
         f.write(table + "\n")
     with open(os.path.join(out, "README.md"), "w") as f:
@@ -359,6 +383,25 @@ def report(rows, minutes, out, cmd, load_before, sent, errors, source):
                    SYSLOG_LINES, NDJSON_LINES, RENDERS, LOG_QUERIES, INTERVAL, minutes,
                    json.dumps(sent, sort_keys=True),
                    json.dumps(errors, sort_keys=True) if errors else "none", table))
+    return table
+
+
+def rereport(out):
+    """Recomputes table.md (and the table inside README.md) of a finished run from its soak.csv,
+    after a change to the verdict."""
+    with open(os.path.join(out, "soak.csv")) as f:
+        rows = [dict(r, t_s=int(r["t_s"])) for r in csv.DictReader(f)]
+    table_path = os.path.join(out, "table.md")
+    old = open(table_path).read().rstrip("\n") if os.path.exists(table_path) else None
+    table = verdict_table(rows)
+    with open(table_path, "w") as f:
+        f.write(table + "\n")
+    readme = os.path.join(out, "README.md")
+    if old and os.path.exists(readme):
+        text = open(readme).read()
+        with open(readme, "w") as f:
+            f.write(text.replace(old, table))
+    plot(os.path.join(out, "soak.csv"), os.path.join(out, "soak.png"))
     return table
 
 
