@@ -154,21 +154,16 @@ pub(crate) fn write_block_with(
     result?;
     let (metas, file_len) =
         written.ok_or_else(|| Error::InvalidQuery("block not written".into()))?;
-    let min_ts = metas.iter().map(|m| m.min_ts).min().unwrap_or(0);
-    let max_ts = metas.iter().map(|m| m.max_ts).max().unwrap_or(0);
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(Block {
-        path: path.to_path_buf(),
+    Ok(Block::new(
+        path,
         file,
         flush_lsn,
-        flush_id: flush_id_of(path),
         replaces_from,
         partition_start,
-        min_ts,
-        max_ts,
         file_len,
-        sections: metas,
-    })
+        metas,
+    ))
 }
 
 /// Where [`write_block_with`]'s caller puts sections: each is encoded, written through and
@@ -194,10 +189,9 @@ impl SectionWriter<'_> {
         section.clear();
         let written =
             encode_section(&mut section, rows, self.zstd).and_then(|()| self.write(&section));
-        let crc = crc32fast::hash(&section);
         let len = section.len() as u64;
         self.scratch = section;
-        written.map_err(|e| Error::io(self.path, e))?;
+        let crc = written.map_err(|e| Error::io(self.path, e))?;
         let mut severity_counts = [0u64; 8];
         for s in &rows.severity {
             severity_counts[usize::from(*s & 7)] += 1;
@@ -216,11 +210,16 @@ impl SectionWriter<'_> {
         Ok(())
     }
 
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes bytes of the body and returns their CRC, which the body's CRC takes in by
+    /// combining rather than hashing the bytes a second time.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<u32> {
         self.out.write_all(bytes)?;
-        self.crc.update(bytes);
-        self.body_len += bytes.len() as u64;
-        Ok(())
+        let crc = crc32fast::hash(bytes);
+        let len = bytes.len() as u64;
+        self.crc
+            .combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
+        self.body_len += len;
+        Ok(crc)
     }
 
     /// Writes the index, its trailer and the footer; returns the file's length.
@@ -375,9 +374,31 @@ impl Block {
         } else {
             Some(r.uvarint().ok_or_else(bad)?)
         };
+        Ok(Block::new(
+            path,
+            file,
+            flush_lsn,
+            replaces_from,
+            partition_start,
+            body_len + lookout_disk::FOOTER_LEN as u64,
+            sections,
+        ))
+    }
+
+    /// A block over `file` holding `sections`; its flush id comes from the file name and its
+    /// time bounds from the sections'.
+    fn new(
+        path: &Path,
+        file: File,
+        flush_lsn: u64,
+        replaces_from: Option<u64>,
+        partition_start: i64,
+        file_len: u64,
+        sections: Vec<SectionMeta>,
+    ) -> Block {
         let min_ts = sections.iter().map(|m| m.min_ts).min().unwrap_or(0);
         let max_ts = sections.iter().map(|m| m.max_ts).max().unwrap_or(0);
-        Ok(Block {
+        Block {
             path: path.to_path_buf(),
             file,
             flush_lsn,
@@ -386,9 +407,9 @@ impl Block {
             partition_start,
             min_ts,
             max_ts,
-            file_len: body_len + lookout_disk::FOOTER_LEN as u64,
+            file_len,
             sections,
-        })
+        }
     }
 
     /// Reads, checks and decodes one section. `Error::Corrupt` when its CRC or encoding is

@@ -356,6 +356,16 @@ mod tests {
                 .sections
                 .iter()
                 .all(|m| m.count as usize <= MAX_SECTION_ROWS));
+            // The footer's body CRC, built section by section while writing, is the body's.
+            let file = fs::File::open(&b.path).expect("open");
+            let footer = lookout_disk::read_footer(
+                &file,
+                &b.path,
+                crate::block::BLOCK_MAGIC,
+                crate::block::BLOCK_VERSION..=crate::block::BLOCK_VERSION,
+            )
+            .expect("footer");
+            lookout_disk::verify_body(&file, &b.path, &footer).expect("body CRC");
         }
         assert!(answers(&s) == before, "answers changed by the merge");
         drop(s);
