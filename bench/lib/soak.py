@@ -18,7 +18,7 @@ import threading
 import time
 
 from table import source_commit
-from util import DATA, Lookout, du, hardware, loadavg, log, open_fds, pct, rss, run_dir
+from util import DATA, Lookout, du, hardware, loadavg, log, open_fds, parse_prom, pct, rss, run_dir
 
 INTERVAL = 10
 # Per-second rates of the steady load.
@@ -254,10 +254,7 @@ def self_metric(h, name):
         return None
     if st != 200:
         return None
-    for line in body.decode("utf-8", "replace").splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
+    return parse_prom(body.decode("utf-8", "replace")).get(name)
 
 
 def fit(xs, ys):

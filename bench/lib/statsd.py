@@ -24,21 +24,14 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 
-from util import free_port, kernel_udp_drops, prom_sum  # noqa: E402
+from util import free_port, kernel_udp_drops, parse_prom, prom_sum  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINES = 20
 
 
 def prom(url):
-    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        key, _, val = line.rpartition(" ")
-        out[key] = float(val)
-    return out
+    return parse_prom(urllib.request.urlopen(url + "/metrics", timeout=10).read().decode())
 
 
 def wait_http(url, deadline=30):

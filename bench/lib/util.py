@@ -260,16 +260,21 @@ class Lookout:
     def prom(self):
         """The Prometheus self-metrics as {series: value}."""
         st, body = self.http.get("/metrics")
-        out = {}
-        for line in body.decode().splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            key, _, val = line.rpartition(" ")
-            try:
-                out[key] = float(val)
-            except ValueError:
-                pass
-        return out
+        return parse_prom(body.decode("utf-8", "replace"))
+
+
+def parse_prom(text):
+    """Prometheus text as {series with its labels: value}."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, _, val = line.rpartition(" ")
+        try:
+            out[key] = float(val)
+        except ValueError:
+            pass
+    return out
 
 
 def prom_sum(m, name, **labels):
