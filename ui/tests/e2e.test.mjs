@@ -74,6 +74,9 @@ async function seriesPixels(p) {
 
 async function logMessages(p) {
   await p.waitForFunction(() => /\d+ lines(?! \(scroll)/.test(document.querySelector('.status')?.textContent || ''), null, WAIT);
+  // The status is set when a page arrives, but the list paints its rows in the animation frame
+  // it asked for then; a frame asked for now runs after that one.
+  await p.evaluate(() => new Promise((done) => requestAnimationFrame(() => done())));
   return p.$$eval('.vrow:not([hidden]) .msg', (els) => els.map((e) => e.textContent));
 }
 
